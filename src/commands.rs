@@ -1,0 +1,169 @@
+//! The commands behind the command line: each takes a validated plan and does the work.
+//! The binary (`src/main.rs` + `src/cli.rs`) is a thin layer over these.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::experiment::{RunResult, pool, simulate};
+use crate::model::catalog::CATALOG;
+use crate::report::{self, write_atomic};
+use crate::scenario::{self, Loaded};
+use crate::workflow::WorldOptions;
+
+/// What `orchsim run` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct RunPlan {
+    /// Scenario file; `None` runs the built-in default.
+    pub scenario: Option<PathBuf>,
+    /// `PATH=VALUE` overrides, in order (`--seed`, `--replications` and `--tasks` are
+    /// turned into overrides of `seed`, `replications` and `workload.tasks`).
+    pub sets: Vec<(String, String)>,
+    /// Output folder; default `output/<scenario name>/`.
+    pub out: Option<PathBuf>,
+    /// Worker threads (0 = one per core).
+    pub jobs: usize,
+    /// Write `events.jsonl`.
+    pub audit: bool,
+    /// Write `tasks.csv`.
+    pub task_log: bool,
+    /// Draw the charts.
+    pub charts: bool,
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// The command line, for the manifest.
+    pub command: Vec<String>,
+}
+
+/// The files a run produced, in memory, ready to be written.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The loaded scenario.
+    pub loaded: Loaded,
+    /// The results.
+    pub run: RunResult,
+    /// `(file name, bytes)` of every data file.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Loads and validates, simulates, and formats every data file (nothing is written).
+pub fn compute_run(plan: &RunPlan, progress: &(dyn Fn() + Sync)) -> Result<RunOutput> {
+    let loaded = scenario::load(plan.scenario.as_deref(), &plan.sets)?;
+    let pool = pool(plan.jobs)?;
+    let opts = WorldOptions { task_log: plan.task_log };
+    let run = simulate(&loaded.scenario, opts, &pool, progress);
+    let sc = &loaded.scenario;
+    let mut files = vec![
+        ("summary.csv".to_string(), report::csv::summary(sc, &run)),
+        ("replications.csv".to_string(), report::csv::replications(sc, &run)),
+        ("agents.csv".to_string(), report::csv::agents(sc, &run)),
+        ("business_units.csv".to_string(), report::csv::business_units(sc, &run)),
+    ];
+    if plan.task_log {
+        files.push(("tasks.csv".to_string(), report::csv::tasks(sc, &run)));
+    }
+    Ok(RunOutput { loaded, run, files })
+}
+
+/// The default output folder of a scenario.
+pub fn default_out(name: &str) -> PathBuf {
+    Path::new("output").join(name)
+}
+
+/// `orchsim run`.
+pub fn run(plan: &RunPlan) -> Result<()> {
+    // Validate before anything is created on disk.
+    let loaded = scenario::load(plan.scenario.as_deref(), &plan.sets)?;
+    let sc = &loaded.scenario;
+    let out = plan.out.clone().unwrap_or_else(|| default_out(&sc.name));
+    let units = sc.replications as u64 * sc.strategies.len() as u64;
+    let bar = progress_bar(units, plan.quiet, "worlds");
+    let output = compute_run(plan, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    write_run(plan, &output, &out)?;
+    if !plan.quiet {
+        println!("{}: {} replications x {} strategies, {} tasks each", sc.name, sc.replications, sc.strategies.len(), sc.workload.tasks);
+        print!("{}", report::table::render(sc, &output.run));
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// Writes the files of a run (each atomically), the manifest last.
+pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut digests = Vec::new();
+    for (name, bytes) in &output.files {
+        write_atomic(&out.join(name), bytes)?;
+        digests.push((name.clone(), report::sha256_hex(bytes)));
+    }
+    let options = json!({ "task_log": plan.task_log, "audit": plan.audit });
+    let manifest = report::manifest::build(&output.loaded, &plan.command, options, &digests, json!({}));
+    write_atomic(&out.join("manifest.json"), &manifest)?;
+    Ok(())
+}
+
+/// `orchsim validate`: checks every file, reports every problem.
+pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
+    let mut all = Vec::new();
+    for f in files {
+        match scenario::load(Some(f), &[]) {
+            Ok(l) => {
+                if !quiet {
+                    let sc = &l.scenario;
+                    println!(
+                        "ok: {} ({}: {} strategies, {} agents, {} models, {} tasks x {} replications)",
+                        f.display(),
+                        sc.name,
+                        sc.strategies.len(),
+                        sc.agents.len(),
+                        sc.models.len(),
+                        sc.workload.tasks,
+                        sc.replications
+                    );
+                }
+            }
+            Err(Error::Invalid(d)) => all.extend(d),
+            Err(e) => return Err(e),
+        }
+    }
+    if all.is_empty() { Ok(()) } else { Err(Error::Invalid(all)) }
+}
+
+/// `orchsim models`: the catalog as a table.
+pub fn models() -> String {
+    let mut s = format!(
+        "{:<20} {:<11} {:>9} {:>10} {:>10} {:>7} {:>7}  {:<10}  {}\n",
+        "model", "provider", "in $/Mtok", "out $/Mtok", "cached", "ttft s", "tok/s", "price date", "source"
+    );
+    for m in CATALOG {
+        let cached = m.cached_input_usd_per_mtok.map(|c| format!("{c}")).unwrap_or_else(|| "-".into());
+        s.push_str(&format!(
+            "{:<20} {:<11} {:>9} {:>10} {:>10} {:>7} {:>7}  {:<10}  {}\n",
+            m.name,
+            m.provider,
+            m.input_usd_per_mtok,
+            m.output_usd_per_mtok,
+            cached,
+            m.ttft_s,
+            m.output_tokens_per_s,
+            m.price_date,
+            m.source
+        ));
+    }
+    s
+}
+
+/// A progress bar on stderr, drawn only on a terminal and when not quiet.
+pub fn progress_bar(len: u64, quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)"))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

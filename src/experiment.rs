@@ -1,0 +1,79 @@
+//! Running a scenario: every (replication, strategy) world in parallel, results in a
+//! fixed order.
+//!
+//! Parallelism is only across independent worlds; `par_iter().map().collect()` keeps
+//! input order, so the thread count never changes a byte of output.
+
+use rayon::prelude::*;
+
+use crate::economics::ledger::{BuStats, RowStats};
+use crate::economics::metrics::{N_METRICS, metric_values};
+use crate::engine::rng::replication_seed;
+use crate::error::{Error, Result};
+use crate::model::Scenario;
+use crate::workflow::{TaskRow, WorldOptions, run_world};
+
+/// The results of one world, reduced to what the reports need.
+#[derive(Clone, Debug)]
+pub struct UnitResult {
+    /// Replication number.
+    pub replication: u32,
+    /// Strategy index.
+    pub strategy: usize,
+    /// Metric values in `METRICS` order.
+    pub metrics: [f64; N_METRICS],
+    /// Ledger rows with their `(step, agent)` names.
+    pub rows: Vec<(String, String, RowStats)>,
+    /// Per business unit.
+    pub bus: Vec<BuStats>,
+    /// Exact total cost.
+    pub total: crate::economics::Usd,
+    /// Per-task rows (with `--task-log`).
+    pub task_rows: Vec<TaskRow>,
+}
+
+/// All worlds of a run, ordered by replication, then strategy.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Replication-major, strategy-minor.
+    pub units: Vec<UnitResult>,
+    /// Replications run.
+    pub replications: u32,
+}
+
+impl RunResult {
+    /// The `seed` column of replication `r`.
+    pub fn replication_seed(seed: u64, r: u32) -> u64 {
+        replication_seed(seed, r as u64)
+    }
+}
+
+/// Runs one world and reduces it.
+pub fn run_unit(sc: &Scenario, replication: u32, strategy: usize, opts: WorldOptions) -> UnitResult {
+    let w = run_world(sc, strategy, replication as u64, opts);
+    let metrics = metric_values(&w.counters, &w.ledger);
+    let rows = w.row_names.into_iter().zip(w.ledger.rows).map(|((s, a), r)| (s, a, r)).collect();
+    UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows }
+}
+
+/// Builds a rayon pool of `jobs` threads (0 = one per core).
+pub fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))
+}
+
+/// Runs every replication of every strategy on `pool`, calling `progress` once per
+/// finished world.
+pub fn simulate(sc: &Scenario, opts: WorldOptions, pool: &rayon::ThreadPool, progress: &(dyn Fn() + Sync)) -> RunResult {
+    let units: Vec<(u32, usize)> = (0..sc.replications).flat_map(|r| (0..sc.strategies.len()).map(move |s| (r, s))).collect();
+    let results = pool.install(|| {
+        units
+            .par_iter()
+            .map(|&(r, s)| {
+                let u = run_unit(sc, r, s, opts);
+                progress();
+                u
+            })
+            .collect()
+    });
+    RunResult { units: results, replications: sc.replications }
+}

@@ -1,0 +1,53 @@
+//! # orchsim
+//!
+//! A deterministic discrete-event simulator for the unit economics of AI-agent
+//! orchestration: *when does a team of coordinated LLM agents beat one agent, or a
+//! human team, on cost per correct result?*
+//!
+//! **Scenario.** A TOML file: priced, rate-limited LLM **models**; **agents** (roles
+//! bound to a model, with token budgets, error rates, tools, reviews); a **workload**
+//! of tasks in classes; and competing **strategies**. See `scenarios/`.
+//!
+//! **Strategy.** An orchestration design: steps of agents (pipelines, fan-out and
+//! voting, supervisors, reviewers with rework) or a human team.
+//!
+//! **Replication.** One independent run of every strategy on the same task stream
+//! (common random numbers); results are aggregated with Student-t 95% intervals.
+//!
+//! ```text
+//! task --> research --> verification --> summarization --> formatting --> quality check --> delivered
+//!              ^                                                              |
+//!              +----------------------- flagged: rework -----------------------+
+//! ```
+//!
+//! ```
+//! use orchsim::{commands::{RunPlan, compute_run}, economics::metrics::metric_index};
+//! # fn main() -> Result<(), orchsim::Error> {
+//! let plan = RunPlan {
+//!     sets: vec![("workload.tasks".into(), "50".into()), ("replications".into(), "2".into())],
+//!     jobs: 1,
+//!     ..RunPlan::default()
+//! };
+//! let out = compute_run(&plan, &|| {})?;              // the built-in default scenario
+//! let cps = metric_index("cost_per_task_usd").unwrap();
+//! let single = &out.run.units[0];                     // replication 0, first strategy
+//! assert_eq!(out.loaded.scenario.strategies[single.strategy].name, "single");
+//! assert!(single.metrics[cps] > 0.005 && single.metrics[cps] < 0.02); // about $0.01
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod cli;
+pub mod commands;
+pub mod economics;
+pub mod engine;
+pub mod error;
+pub mod experiment;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod workflow;
+
+pub use error::{Error, Result};

@@ -1,0 +1,110 @@
+//! Strategies at work: one *world* per (replication, strategy), fed by the shared task
+//! stream, producing a ledger and counters.
+//!
+//! ```text
+//!  task stream (common random numbers)
+//!       |  TaskArrived
+//!       v
+//!  [orchestrator]? -> research -> verification -> summarization -> formatting -> quality check
+//!                        ^                                                          |
+//!                        +------------------ flagged: rework ------------------------+
+//!  each step: request -> FIFO wait for a model slot / rate limit -> attempt
+//!             -> transient error / timeout -> backoff, retry | success -> defect draw
+//! ```
+
+pub mod agents;
+pub mod human;
+pub mod stream;
+
+use crate::economics::ledger::Ledger;
+use crate::economics::metrics::Counters;
+use crate::engine::{Purpose, stream as rng_stream};
+use crate::model::{Scenario, StrategyKind};
+
+pub use stream::{TaskSpec, TaskStream};
+
+/// Outcome of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered without defect.
+    Correct,
+    /// Delivered with a defect.
+    Wrong,
+    /// Not delivered.
+    Failed,
+    /// Finished by people.
+    Escalated,
+}
+
+impl Outcome {
+    /// The name used in output files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Correct => "correct",
+            Outcome::Wrong => "wrong",
+            Outcome::Failed => "failed",
+            Outcome::Escalated => "escalated",
+        }
+    }
+}
+
+/// One row of `tasks.csv`.
+#[derive(Clone, Debug)]
+pub struct TaskRow {
+    /// Task number (0-based, arrival order).
+    pub task: u64,
+    /// Class index.
+    pub class: usize,
+    /// Arrival time, s.
+    pub arrival_s: f64,
+    /// Finish time, s.
+    pub finish_s: f64,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Everything charged for this task.
+    pub cost: crate::economics::Usd,
+    /// Billed input tokens.
+    pub tokens_in: u64,
+    /// Billed output tokens.
+    pub tokens_out: u64,
+    /// Attempts, retries included.
+    pub attempts: u64,
+    /// Reworks.
+    pub reworks: u64,
+    /// Ledger row of the root cause, for wrong and failed tasks.
+    pub root_cause: Option<usize>,
+}
+
+/// Names of a world's ledger rows: `(step, agent)` pairs as written to `agents.csv`.
+pub type RowNames = Vec<(String, String)>;
+
+/// Everything a world produced.
+#[derive(Debug)]
+pub struct WorldResult {
+    /// Money, by row, business unit and category.
+    pub ledger: Ledger,
+    /// Counts and timings.
+    pub counters: Counters,
+    /// Ledger row names.
+    pub row_names: RowNames,
+    /// Per-task rows, when requested.
+    pub task_rows: Vec<TaskRow>,
+}
+
+/// Options of a world.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorldOptions {
+    /// Keep one row per task.
+    pub task_log: bool,
+}
+
+/// Runs strategy `strategy` of `scenario` for replication `replication`.
+pub fn run_world(scenario: &Scenario, strategy: usize, replication: u64, opts: WorldOptions) -> WorldResult {
+    let tasks = TaskStream::new(scenario, replication);
+    let st = &scenario.strategies[strategy];
+    let rng = rng_stream(scenario.seed, replication, Purpose::Strategy, &st.name);
+    match &st.kind {
+        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts).run(),
+        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts),
+    }
+}
