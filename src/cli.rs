@@ -32,6 +32,11 @@ pub enum Command {
     },
     /// List the built-in model catalog with prices, dates and sources.
     Models,
+    /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
+    Plot {
+        /// The folder.
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `orchsim run`.
@@ -106,6 +111,11 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(a) => commands::run(&a.plan(argv)?),
         Command::Validate { scenarios } => commands::validate(&scenarios, false),
+        Command::Plot { dir } => {
+            let files = commands::plot(&dir)?;
+            println!("wrote {} chart files to {}", files.len(), dir.join("charts").display());
+            Ok(())
+        }
         Command::Models => {
             print!("{}", commands::models());
             Ok(())

@@ -82,6 +82,9 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let output = compute_run(plan, &|| bar.inc(1))?;
     bar.finish_and_clear();
     write_run(plan, &output, &out)?;
+    if plan.charts {
+        plot(&out)?;
+    }
     if !plan.quiet {
         println!("{}: {} replications x {} strategies, {} tasks each", sc.name, sc.replications, sc.strategies.len(), sc.workload.tasks);
         print!("{}", report::table::render(sc, &output.run));
@@ -102,6 +105,14 @@ pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
     let manifest = report::manifest::build(&output.loaded, &plan.command, options, &digests, json!({}));
     write_atomic(&out.join("manifest.json"), &manifest)?;
     Ok(())
+}
+
+/// `orchsim plot`: (re)draws the charts of a run or sweep folder from its files alone.
+pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    report::charts::render_dir(dir).map_err(|e| match e {
+        report::charts::ChartError::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
+        e => Error::Other(format!("charts: {e}")),
+    })
 }
 
 /// `orchsim validate`: checks every file, reports every problem.

@@ -1,6 +1,7 @@
 //! Output: results are computed once into plain structs; each exporter only formats
 //! them, and [`write_atomic`] is the one place that writes files.
 
+pub mod charts;
 pub mod csv;
 pub mod manifest;
 pub mod table;

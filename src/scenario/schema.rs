@@ -376,6 +376,8 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
         }
     }
 
+    let agent_names: Vec<String> =
+        root.get("agents").and_then(|a| a.as_table()).map(|t| t.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
     let mut strategies = Vec::new();
     match top.sub(cx, "strategies") {
         Some(st) => {
@@ -384,7 +386,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
             }
             for (k, v) in st.entries {
                 let path = join_path("strategies", k);
-                if let Some(s) = strategy(cx, k, v, &path, &agents) {
+                if let Some(s) = strategy(cx, k, v, &path, &agents, &agent_names) {
                     strategies.push(s);
                 }
             }
@@ -726,7 +728,7 @@ fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<
     Some(times)
 }
 
-fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent]) -> Option<Strategy> {
+fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], agent_names: &[String]) -> Option<Strategy> {
     let mut f = Fields::of(cx, node, path)?;
     let kind = f.choice(cx, "kind", 0, &[("agents", 0), ("human", 1)]);
     if kind == 1 {
@@ -745,9 +747,9 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent]) 
         match &n.value {
             Value::Str(s) => {
                 let r = agents.iter().position(|a| &a.name == s);
-                if r.is_none() {
-                    let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
-                    cx.bad(n, p, format!("unknown agent; expected one of: {}", names.join(", ")));
+                // An agent defined in the file but invalid has been reported already.
+                if r.is_none() && !agent_names.iter().any(|a| a == s) {
+                    cx.bad(n, p, format!("unknown agent; expected one of: {}", agent_names.join(", ")));
                 }
                 r
             }

@@ -173,13 +173,8 @@ impl<'a> World<'a> {
         let preds: Vec<u64> = st.steps.iter().map(|s| s.after.iter().fold(0u64, |m, &p| m | (1 << p))).collect();
         let mut ancestors = vec![0u64; n];
         for s in 0..n {
-            let mut a = preds[s];
-            for p in 0..s {
-                if preds[s] & (1 << p) != 0 {
-                    a |= ancestors[p];
-                }
-            }
-            ancestors[s] = a;
+            // Steps only follow earlier steps, so ancestors of predecessors are known.
+            ancestors[s] = (0..s).filter(|p| preds[s] & (1 << p) != 0).fold(preds[s], |a, p| a | ancestors[p]);
         }
         let rework_set = (0..n)
             .map(|s| match st.steps[s].reworks {

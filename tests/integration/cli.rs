@@ -1,0 +1,226 @@
+//! The command line: exit codes, output files, determinism, bad input.
+
+use crate::common::*;
+
+const SMALL: &[&str] = &["--tasks", "60", "--replications", "3", "--no-charts", "--quiet"];
+
+fn run_small(dir: &std::path::Path, out: &str, extra: &[&str]) {
+    let mut c = orchsim(dir);
+    c.arg("run").args(SMALL).args(["--out", out]).args(extra);
+    c.assert().success();
+}
+
+#[test]
+fn default_run_writes_every_output_file_under_output() {
+    let t = tmp("default_run");
+    let out = orchsim(t.path()).args(["run", "--tasks", "40", "--replications", "2"]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for s in ["single", "pipeline", "analysts", "cost/success"] {
+        assert!(stdout.contains(s), "table lacks {s}: {stdout}");
+    }
+    let dir = t.path().join("output/research-report");
+    for f in ["summary.csv", "replications.csv", "agents.csv", "business_units.csv", "manifest.json", "charts/cost_per_result.png"] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    assert!(!dir.join("tasks.csv").exists(), "tasks.csv only with --task-log");
+    // No temporary files are left behind.
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn headers_are_the_contract() {
+    let t = tmp("headers");
+    run_small(t.path(), "o", &["--task-log"]);
+    let o = t.path().join("o");
+    let h = |f: &str| read_csv(&o.join(f)).0.join(",");
+    assert_eq!(h("summary.csv"), "strategy,metric,mean,std,ci95_low,ci95_high,replications");
+    assert!(h("replications.csv").starts_with("replication,seed,strategy,tasks,correct,wrong,failed,escalated,success_rate,cost_usd,"));
+    assert!(h("replications.csv").ends_with(",value_usd,net_value_usd,events"));
+    assert_eq!(
+        h("agents.csv"),
+        "replication,strategy,step,agent,calls,attempts,failed_attempts,tokens_in,tokens_out,cost_usd,defects_introduced,defects_caught,root_causes"
+    );
+    assert_eq!(h("business_units.csv"), "replication,strategy,business_unit,tasks,correct,cost_usd");
+    assert_eq!(
+        h("tasks.csv"),
+        "replication,strategy,task,class,business_unit,arrival_s,finish_s,latency_s,outcome,cost_usd,tokens_in,tokens_out,attempts,reworks,root_cause"
+    );
+}
+
+#[test]
+fn same_seed_twice_and_any_thread_count_give_identical_bytes() {
+    let t = tmp("determinism");
+    run_small(t.path(), "a", &["--task-log", "--jobs", "1"]);
+    run_small(t.path(), "b", &["--task-log", "--jobs", "2"]);
+    run_small(t.path(), "c", &["--task-log", "--jobs", "2"]);
+    let a = data_files(&t.path().join("a"));
+    assert_eq!(a.len(), 5);
+    assert_eq!(a, data_files(&t.path().join("b")), "--jobs 1 vs --jobs 2");
+    assert_eq!(a, data_files(&t.path().join("c")), "same seed twice");
+    run_small(t.path(), "d", &["--task-log", "--seed", "7"]);
+    assert_ne!(a, data_files(&t.path().join("d")), "another seed must change the results");
+}
+
+#[test]
+fn adding_a_strategy_leaves_the_others_unchanged() {
+    let t = tmp("add_strategy");
+    run_small(t.path(), "a", &[]);
+    run_small(t.path(), "b", &["--set", r#"strategies.extra.steps=[{ id = "x", agent = "summarizer" }]"#]);
+    let rows = |d: &str| -> Vec<Vec<String>> { read_csv(&t.path().join(d).join("replications.csv")).1 };
+    let a = rows("a");
+    let b: Vec<Vec<String>> = rows("b").into_iter().filter(|r| r[2] != "extra").collect();
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn money_breakdowns_add_up_to_the_total_exactly() {
+    let t = tmp("money");
+    run_small(t.path(), "o", &["--task-log", "--jobs", "2"]);
+    let o = t.path().join("o");
+    let (h, reps) = read_csv(&o.join("replications.csv"));
+    let ci = h.iter().position(|c| c == "cost_usd").unwrap();
+    let total = |file: &str, col: usize, rep: &str, st: &str| -> i128 {
+        read_csv(&o.join(file)).1.iter().filter(|r| r[0] == rep && r[1] == st).map(|r| pico(&r[col])).sum()
+    };
+    for r in &reps {
+        let want = pico(&r[ci]);
+        assert_eq!(total("agents.csv", 9, &r[0], &r[2]), want, "agents.csv, {r:?}");
+        assert_eq!(total("business_units.csv", 5, &r[0], &r[2]), want, "business_units.csv, {r:?}");
+        // No monthly platform fee in the default scenario, so tasks add up too.
+        assert_eq!(total("tasks.csv", 9, &r[0], &r[2]), want, "tasks.csv, {r:?}");
+    }
+}
+
+#[test]
+fn outcomes_partition_the_tasks() {
+    let t = tmp("partition");
+    run_small(t.path(), "o", &["--task-log"]);
+    let (h, reps) = read_csv(&t.path().join("o/replications.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    for r in &reps {
+        let n = |c: &str| r[col(c)].parse::<f64>().unwrap();
+        assert_eq!(n("tasks"), 60.0);
+        assert_eq!(n("correct") + n("wrong") + n("failed") + n("escalated"), n("tasks"), "{r:?}");
+    }
+    let (_, tasks) = read_csv(&t.path().join("o/tasks.csv"));
+    assert_eq!(tasks.len(), 60 * 3 * 4);
+    assert!(tasks.iter().all(|r| ["correct", "wrong", "failed", "escalated"].contains(&r[8].as_str())));
+}
+
+#[test]
+fn manifest_records_digests_of_every_data_file() {
+    let t = tmp("manifest");
+    run_small(t.path(), "o", &[]);
+    let o = t.path().join("o");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["seed"], 20261125);
+    assert_eq!(m["orchsim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(m["scenario"]["workload"]["tasks"], 60, "overrides are in the resolved scenario");
+    let files = m["files"].as_object().unwrap();
+    assert_eq!(files.len(), 4);
+    for (name, digest) in files {
+        use sha2::Digest;
+        let bytes = std::fs::read(o.join(name)).unwrap();
+        let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest.as_str().unwrap(), hex, "{name}");
+    }
+}
+
+#[test]
+fn bad_scenario_exits_2_names_file_line_path_value_and_writes_nothing() {
+    let t = tmp("bad_scenario");
+    let f = t.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        "name = \"bad\"\n[workload]\ntasks = 10\narrivals = { process = \"batch\" }\n[agents.a]\nmodel = \"gpt-4o\"\n\
+         [agents.v]\nmodel = \"gpt-4o\"\nreview = { recall = 1.4 }\n[strategies.s]\nsteps = [{ id = \"a\", agent = \"a\" }, { id = \"b\", agent = \"ghost\" }]\n\
+         [strategies.h]\nkind = \"human\"\nhours_per_task = -2\nusd_per_hour = 50\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = orchsim(t.path()).args(["run", "bad.toml", "--out", "o"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("bad.toml:9: agents.v.review.recall = 1.4: must be between 0 and 1"), "{err}");
+    assert!(err.contains("bad.toml:11: strategies.s.steps.b.agent = \"ghost\": unknown agent"), "{err}");
+    assert!(err.contains("bad.toml:14: strategies.h.hours_per_task = -2"), "{err}");
+    assert!(err.contains("bad.toml:16: strategies.h.colour = \"red\": unknown key"), "{err}");
+    assert!(!err.contains("panicked"));
+    assert!(!t.path().join("o").exists(), "no output for invalid input");
+}
+
+#[test]
+fn existing_output_survives_a_failed_run() {
+    let t = tmp("no_overwrite");
+    run_small(t.path(), "o", &[]);
+    let before = data_files(&t.path().join("o"));
+    orchsim(t.path()).args(["run", "--out", "o", "--set", "agents.generalist.error_rate=2"]).assert().code(2);
+    assert_eq!(before, data_files(&t.path().join("o")));
+}
+
+#[test]
+fn syntax_errors_and_bad_overrides_exit_2() {
+    let t = tmp("syntax");
+    std::fs::write(t.path().join("x.toml"), "name = \"x\"\n[workload\n").unwrap();
+    let out = orchsim(t.path()).args(["validate", "x.toml"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("x.toml:2: invalid TOML"));
+    let out = orchsim(t.path()).args(["run", "--set", "noequals"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("expected PATH=VALUE"));
+    let out = orchsim(t.path()).args(["run", "--set", "strategies.pipeline.steps.nosuch.max_rework=1"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no element with id `nosuch`"));
+    orchsim(t.path()).args(["run", "--bogus-flag"]).assert().code(2);
+    orchsim(t.path()).args(["run", "missing.toml"]).assert().code(2);
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let t = tmp("validate_all");
+    let mut files: Vec<_> = std::fs::read_dir(root().join("scenarios")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+    assert!(!files.is_empty());
+    let out = orchsim(t.path()).arg("validate").args(&files).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok: ")).count(), files.len());
+}
+
+#[test]
+fn the_builtin_default_is_the_shipped_file() {
+    assert_eq!(orchsim::scenario::DEFAULT_SCENARIO, std::fs::read_to_string(scenario("research-report.toml")).unwrap());
+}
+
+#[test]
+fn models_lists_the_catalog_and_help_works() {
+    let t = tmp("models");
+    let out = orchsim(t.path()).arg("models").assert().success();
+    let s = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(s.lines().count() > 12);
+    for m in ["gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "deepseek-chat", "mistral-large"] {
+        assert!(s.contains(m), "{m}");
+    }
+    orchsim(t.path()).arg("--help").assert().success();
+    orchsim(t.path()).args(["run", "--help"]).assert().success();
+}
+
+#[test]
+fn default_single_agent_question_costs_one_cent_exactly() {
+    // 2,000 input + 500 output tokens on gpt-4o at $2.50/$10 per Mtok = $0.005 + $0.005.
+    let t = tmp("one_cent");
+    run_small(
+        t.path(),
+        "o",
+        &[
+            "--set",
+            "agents.generalist.input_tokens=2000",
+            "--set",
+            "agents.generalist.output_tokens=500",
+            "--set",
+            "models.gpt-4o.error_rate=0",
+        ],
+    );
+    let (h, reps) = read_csv(&t.path().join("o/replications.csv"));
+    let c = h.iter().position(|x| x == "cost_usd").unwrap();
+    for r in reps.iter().filter(|r| r[2] == "single") {
+        assert_eq!(r[c], "0.6", "60 tasks x $0.01");
+    }
+}

@@ -1,0 +1,4 @@
+//! The integration test binary: one module per feature.
+
+mod cli;
+mod common;
