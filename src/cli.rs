@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::{self, RunPlan};
 use crate::error::{Error, Result};
 use crate::scenario::parse_assignment;
+use crate::sweep::SweepPlan;
 
 /// orchsim: when does a team of AI agents beat one agent, or people, on cost per
 /// correct result? A deterministic discrete-event simulator of agent orchestration.
@@ -24,6 +25,20 @@ pub enum Command {
     /// Run a scenario (default: the built-in research-report scenario) and write CSV,
     /// a manifest and charts.
     Run(RunArgs),
+    /// Sweep scenario parameters over a grid, in parallel; resumable and shardable.
+    Sweep(SweepArgs),
+    /// Merge the folders of a sharded sweep into one.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Do not draw charts.
+        #[arg(long)]
+        no_charts: bool,
+    },
     /// Check scenario files without running them; reports every problem.
     Validate {
         /// Scenario files.
@@ -76,22 +91,98 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `orchsim sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML); may hold its grid in `[sweep.vary]`.
+    pub scenario: PathBuf,
+    /// An axis: `--vary strategies.pipeline.handoff_tokens=0:4000:9` (start:stop:count,
+    /// both ends included) or `--vary agents.verifier.review.recall=0.5,0.7,0.9`. Repeatable;
+    /// several axes form a grid.
+    #[arg(long = "vary", value_name = "PATH=SPEC")]
+    pub varies: Vec<String>,
+    /// Override any scenario field for every point. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Replications per point (overrides `replications`).
+    #[arg(long)]
+    pub replications: Option<u64>,
+    /// Tasks per replication (overrides `workload.tasks`).
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Master seed (overrides `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder [default: output/<scenario name>-sweep/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]. Never changes the results.
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Keep the points already computed in the output folder; compute the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not draw charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>, raw: &[String]) -> Result<Vec<(String, String)>> {
+    let mut sets = Vec::new();
+    if let Some(s) = seed {
+        sets.push(("seed".to_string(), s.to_string()));
+    }
+    if let Some(r) = replications {
+        sets.push(("replications".to_string(), r.to_string()));
+    }
+    if let Some(t) = tasks {
+        sets.push(("workload.tasks".to_string(), t.to_string()));
+    }
+    for s in raw {
+        sets.push(parse_assignment(s, "--set")?);
+    }
+    Ok(sets)
+}
+
+/// Parses `K/N` with `0 <= K < N`.
+pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
+    let err = || Error::Usage(format!("--shard {s:?}: expected K/N with 0 <= K < N, e.g. --shard 0/4"));
+    let (k, n) = s.split_once('/').ok_or_else(err)?;
+    let (k, n): (u64, u64) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    if n == 0 || k >= n {
+        return Err(err());
+    }
+    Ok((k, n))
+}
+
+impl SweepArgs {
+    /// Turns arguments into a plan.
+    pub fn plan(&self, command: Vec<String>) -> Result<SweepPlan> {
+        Ok(SweepPlan {
+            scenario: self.scenario.clone(),
+            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            varies: self.varies.iter().map(|v| parse_assignment(v, "--vary")).collect::<Result<_>>()?,
+            out: self.out.clone(),
+            jobs: self.jobs,
+            shard: self.shard.as_deref().map(parse_shard).transpose()?,
+            resume: self.resume,
+            charts: !self.no_charts,
+            quiet: self.quiet,
+            command,
+        })
+    }
+}
+
 impl RunArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
-        let mut sets = Vec::new();
-        if let Some(s) = self.seed {
-            sets.push(("seed".to_string(), s.to_string()));
-        }
-        if let Some(r) = self.replications {
-            sets.push(("replications".to_string(), r.to_string()));
-        }
-        if let Some(t) = self.tasks {
-            sets.push(("workload.tasks".to_string(), t.to_string()));
-        }
-        for s in &self.sets {
-            sets.push(parse_assignment(s, "--set")?);
-        }
+        let sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
         Ok(RunPlan {
             scenario: self.scenario.clone(),
             sets,
@@ -110,6 +201,12 @@ impl RunArgs {
 pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(a) => commands::run(&a.plan(argv)?),
+        Command::Sweep(a) => crate::sweep::run(&a.plan(argv)?).map(|_| ()),
+        Command::Merge { dirs, out, no_charts } => {
+            crate::sweep::merge(&dirs, &out, &argv, !no_charts)?;
+            println!("merged {} folders into {}", dirs.len(), out.display());
+            Ok(())
+        }
         Command::Validate { scenarios } => commands::validate(&scenarios, false),
         Command::Plot { dir } => {
             let files = commands::plot(&dir)?;

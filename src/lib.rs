@@ -48,6 +48,7 @@ pub mod experiment;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod workflow;
 
 pub use error::{Error, Result};

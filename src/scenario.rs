@@ -91,6 +91,12 @@ pub fn apply_sets(tree: &mut Node, sets: &[(String, String)], origin: &str) -> R
 /// Types and validates a tree. `file` names the source in messages; values set from the
 /// command line (no line) are reported as coming from `--set`.
 pub fn from_tree(tree: &Node, file: &str, base_dir: &Path) -> Result<Scenario> {
+    from_tree_labelled(tree, file, base_dir, &format!("{file} (--set)"))
+}
+
+/// Like [`from_tree`], with `override_label` naming the source of values that have no
+/// source line (command-line overrides, sweep points).
+pub fn from_tree_labelled(tree: &Node, file: &str, base_dir: &Path, override_label: &str) -> Result<Scenario> {
     let mut cx = schema::Cx::new(file);
     let env = schema::Env { base_dir };
     let sc = schema::scenario(&mut cx, tree, &env);
@@ -98,7 +104,7 @@ pub fn from_tree(tree: &Node, file: &str, base_dir: &Path) -> Result<Scenario> {
         let mut d = cx.diags;
         for x in &mut d {
             if x.line.is_none() && !x.value.is_empty() {
-                x.file = format!("{file} (--set)");
+                x.file = override_label.to_string();
             }
         }
         return Err(Error::Invalid(d));

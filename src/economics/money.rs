@@ -30,11 +30,12 @@ impl Usd {
     }
 
     /// The amount in dollars as a float (for statistics only; never for sums).
+    ///
+    /// Correctly rounded: it is the float nearest to the exact decimal that `Display`
+    /// prints, so parsing an output file gives back exactly this value (sweeps and
+    /// merges recompute statistics from files and must get the same bytes as a run).
     pub fn as_f64(self) -> f64 {
-        // Split to keep full precision for large amounts.
-        let whole = self.0 / PICO_PER_USD;
-        let frac = self.0 % PICO_PER_USD;
-        whole as f64 + frac as f64 / PICO_PER_USD as f64
+        self.to_string().parse().unwrap_or(f64::NAN)
     }
 
     /// `self × num / den`, rounded half away from zero (den > 0).
@@ -141,6 +142,15 @@ mod tests {
         assert_eq!(Usd(1).to_string(), "0.000000000001");
         assert_eq!(Usd(-1_500_000_000_000).to_string(), "-1.5");
         assert_eq!(Usd(3 * PICO_PER_USD).to_string(), "3");
+    }
+
+    #[test]
+    fn as_f64_is_the_nearest_float_to_the_printed_decimal() {
+        for v in [0i128, 1, 123_456_789_012_345, -7, 10_000_000_000_000_000_001, 999_999_999_999] {
+            let u = Usd(v);
+            assert_eq!(u.as_f64(), u.to_string().parse::<f64>().unwrap());
+        }
+        assert_eq!(Usd(1_500_000_000_000).as_f64(), 1.5);
     }
 
     #[test]

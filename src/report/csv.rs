@@ -60,21 +60,42 @@ pub fn replications(sc: &Scenario, run: &RunResult) -> Vec<u8> {
     h.extend(METRICS.iter().map(|m| m.to_string()));
     rec(&mut w, &h);
     for u in &run.units {
-        let mut f = vec![
-            u.replication.to_string(),
-            RunResult::replication_seed(sc.seed, u.replication).to_string(),
-            sc.strategies[u.strategy].name.clone(),
-        ];
-        for (m, v) in u.metrics.iter().enumerate() {
-            // Money metrics that are sums are written from the exact ledger.
-            if METRICS[m] == "cost_usd" {
-                f.push(u.total.to_string());
-            } else {
-                f.push(fmt_f64(*v));
-            }
-        }
-        rec(&mut w, &f);
+        rec(&mut w, &replication_fields(sc, u));
     }
+    finish(w)
+}
+
+/// The fields of one `replications.csv` row (also the tail of a sweep's rows).
+/// `cost_usd` is written from the exact ledger; its float parses back to exactly the
+/// metric value, so statistics recomputed from files match those of a run.
+pub fn replication_fields(sc: &Scenario, u: &UnitResult) -> Vec<String> {
+    let mut f = vec![
+        u.replication.to_string(),
+        RunResult::replication_seed(sc.seed, u.replication).to_string(),
+        sc.strategies[u.strategy].name.clone(),
+    ];
+    for (m, v) in u.metrics.iter().enumerate() {
+        if METRICS[m] == "cost_usd" {
+            f.push(u.total.to_string());
+        } else {
+            f.push(fmt_f64(*v));
+        }
+    }
+    f
+}
+
+/// A CSV writer to memory with `\n` line ends.
+pub fn buffer() -> ::csv::Writer<Vec<u8>> {
+    writer()
+}
+
+/// Writes one record.
+pub fn record(w: &mut ::csv::Writer<Vec<u8>>, fields: &[String]) {
+    rec(w, fields)
+}
+
+/// Finishes a writer into bytes.
+pub fn into_bytes(w: ::csv::Writer<Vec<u8>>) -> Vec<u8> {
     finish(w)
 }
 

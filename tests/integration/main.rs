@@ -2,3 +2,5 @@
 
 mod cli;
 mod common;
+mod sweep;
+mod theory;

@@ -1,0 +1,140 @@
+//! `orchsim sweep` and `orchsim merge`: equivalence with `run`, determinism, shards,
+//! resume after a kill, invalid points.
+
+use std::path::Path;
+
+use crate::common::*;
+
+const GRID: &[&str] = &["--vary", "strategies.pipeline.handoff_tokens=0:3000:4", "--vary", "agents.quality_check.review.recall=0.5,0.9"];
+
+fn sweep(dir: &Path, out: &str, extra: &[&str]) {
+    orchsim(dir)
+        .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--tasks", "40", "--replications", "3", "--no-charts", "--quiet", "--out", out])
+        .args(GRID)
+        .args(extra)
+        .assert()
+        .success();
+}
+
+fn sweep_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = data_files(dir);
+    v.retain(|(n, _)| n.starts_with("sweep"));
+    assert_eq!(v.len(), 2, "sweep.csv and sweep_replications.csv in {}", dir.display());
+    v
+}
+
+#[test]
+fn a_sweep_point_equals_a_run_with_the_same_overrides() {
+    let t = tmp("sweep_vs_run");
+    sweep(t.path(), "s", &[]);
+    orchsim(t.path())
+        .args(["run", scenario("research-report.toml").to_str().unwrap(), "--tasks", "40", "--replications", "3", "--no-charts", "--quiet", "--out", "r"])
+        .args(["--set", "strategies.pipeline.handoff_tokens=2000", "--set", "agents.quality_check.review.recall=0.9"])
+        .assert()
+        .success();
+    // Point 5 = (2000, 0.9): axes in order, first slowest.
+    let strip = |line: &str, n: usize| line.splitn(n + 1, ',').nth(n).unwrap().to_string();
+    let sweep_csv = std::fs::read_to_string(t.path().join("s/sweep.csv")).unwrap();
+    let point: Vec<String> = sweep_csv.lines().filter(|l| l.starts_with("5,2000,0.9,")).map(|l| strip(l, 3)).collect();
+    let summary = std::fs::read_to_string(t.path().join("r/summary.csv")).unwrap();
+    let run: Vec<String> = summary.lines().skip(1).map(String::from).collect();
+    assert_eq!(point.len(), 4 * 29);
+    assert_eq!(point, run);
+    let reps = std::fs::read_to_string(t.path().join("s/sweep_replications.csv")).unwrap();
+    let point_reps: Vec<String> = reps.lines().filter(|l| l.starts_with("5,2000,0.9,")).map(|l| strip(l, 3)).collect();
+    let run_reps: Vec<String> = std::fs::read_to_string(t.path().join("r/replications.csv")).unwrap().lines().skip(1).map(String::from).collect();
+    assert_eq!(point_reps, run_reps);
+}
+
+#[test]
+fn jobs_and_shards_never_change_a_byte() {
+    let t = tmp("sweep_shards");
+    sweep(t.path(), "whole1", &["--jobs", "1"]);
+    sweep(t.path(), "whole2", &["--jobs", "2"]);
+    let whole = sweep_files(&t.path().join("whole1"));
+    assert_eq!(whole, sweep_files(&t.path().join("whole2")));
+    for k in 0..3 {
+        sweep(t.path(), &format!("shard{k}"), &["--shard", &format!("{k}/3")]);
+        assert!(!t.path().join(format!("shard{k}/sweep.csv")).exists(), "a shard alone is not the whole sweep");
+    }
+    orchsim(t.path()).args(["merge", "shard2", "shard0", "shard1", "--out", "merged", "--no-charts"]).assert().success();
+    assert_eq!(whole, sweep_files(&t.path().join("merged")));
+    // A merge with a shard missing names the missing points and exits 1.
+    let out = orchsim(t.path()).args(["merge", "shard0", "shard1", "--out", "partial", "--no-charts"]).assert().code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("points missing"));
+}
+
+#[test]
+fn resume_after_a_kill_finishes_only_the_missing_points() {
+    let t = tmp("sweep_resume");
+    let args = |out: &str| -> Vec<String> {
+        let mut a: Vec<String> = ["sweep", scenario("research-report.toml").to_str().unwrap(), "--tasks", "300", "--replications", "4", "--no-charts", "--quiet", "--jobs", "1", "--out", out]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(["--vary".to_string(), "strategies.pipeline.handoff_tokens=0:4700:48".to_string()]);
+        a
+    };
+    orchsim(t.path()).args(args("whole")).assert().success();
+    let whole = sweep_files(&t.path().join("whole"));
+
+    // Kill -9 a sweep part-way through.
+    let bin = assert_cmd::cargo::cargo_bin("orchsim");
+    let mut child = std::process::Command::new(bin).current_dir(t.path()).args(args("killed")).spawn().unwrap();
+    let parts = t.path().join("killed/parts");
+    let count = || std::fs::read_dir(&parts).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("point-")).count()).unwrap_or(0);
+    let start = std::time::Instant::now();
+    while count() < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = count();
+    assert!((3..48).contains(&done_before), "killed part-way: {done_before} of 48 points");
+    // A half-written temporary file left by the kill must be ignored.
+    std::fs::write(parts.join(".point-000047.csv.tmp-99999"), "point,garbage").unwrap();
+    let mtime = |p: &str| std::fs::metadata(parts.join(p)).unwrap().modified().unwrap();
+    let first = mtime("point-000000.csv");
+    orchsim(t.path()).args(args("killed")).arg("--resume").assert().success();
+    assert_eq!(mtime("point-000000.csv"), first, "computed points are kept, not recomputed");
+    assert_eq!(whole, sweep_files(&t.path().join("killed")));
+
+    // Resuming into a folder of a different sweep is refused.
+    let mut other = args("killed");
+    other[5] = "301".into();
+    orchsim(t.path()).args(other).arg("--resume").assert().code(2);
+}
+
+#[test]
+fn invalid_points_fail_before_anything_runs() {
+    let t = tmp("sweep_invalid");
+    let out = orchsim(t.path())
+        .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--out", "o", "--vary", "agents.generalist.error_rate=0.1,1.5,2"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("agents.generalist.error_rate = 1.5: must be between 0 and 1"), "{err}");
+    assert!(err.contains("agents.generalist.error_rate = 2: must be between 0 and 1"), "{err}");
+    assert!(!t.path().join("o").exists());
+    orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "x=1:2"]).assert().code(2);
+    orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "seed=1,2", "--shard", "3/3"]).assert().code(2);
+    orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap()]).assert().code(2);
+}
+
+#[test]
+fn sweep_vary_table_in_the_file_is_used() {
+    let t = tmp("sweep_table");
+    let mut text = std::fs::read_to_string(scenario("research-report.toml")).unwrap();
+    text.push_str("\n[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n");
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    orchsim(t.path()).args(["sweep", "s.toml", "--tasks", "20", "--replications", "2", "--out", "o"]).assert().success();
+    let (h, rows) = read_csv(&t.path().join("o/sweep.csv"));
+    assert_eq!(h[1], "strategies.pipeline.platform.usd_per_task");
+    assert_eq!(h[2], "models.gpt-4o.input_usd_per_mtok");
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<std::collections::BTreeSet<_>>().len(), 4);
+    // Cost per task of the pipeline rises by exactly the platform fee.
+    let cpt = |p: &str| -> f64 { rows.iter().find(|r| r[0] == p && r[3] == "pipeline" && r[4] == "platform_fee_usd").unwrap()[5].parse::<f64>().unwrap() };
+    assert_eq!(cpt("0"), 0.0);
+    assert!((cpt("2") - 0.5 * 20.0).abs() < 1e-9);
+    assert!(t.path().join("o/charts/sweep_cheapest.png").is_file(), "two-axis sweeps get a heat map");
+}
