@@ -39,6 +39,21 @@ pub enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+    /// Re-run a run folder from its manifest and check that every data file and the
+    /// event trail come out identical (exit 1 and the first difference otherwise).
+    Replay {
+        /// The run folder.
+        dir: PathBuf,
+        /// Only check the manifest's digests and the trail's hash chain; do not re-run.
+        #[arg(long)]
+        verify_only: bool,
+    },
+    /// Cost by business unit, agent and step, and the root causes of wrong and failed
+    /// tasks (systematic or stochastic, with evidence); writes DIR/audit.csv.
+    Audit {
+        /// The run folder (richest with `run --audit --task-log`).
+        dir: PathBuf,
+    },
     /// Check scenario files without running them; reports every problem.
     Validate {
         /// Scenario files.
@@ -205,6 +220,16 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
         Command::Merge { dirs, out, no_charts } => {
             crate::sweep::merge(&dirs, &out, &argv, !no_charts)?;
             println!("merged {} folders into {}", dirs.len(), out.display());
+            Ok(())
+        }
+        Command::Replay { dir, verify_only } => {
+            let msg = if verify_only { crate::audit::verify_only(&dir)? } else { crate::audit::replay(&dir)? };
+            println!("{msg}");
+            Ok(())
+        }
+        Command::Audit { dir } => {
+            let (text, _) = crate::audit::audit(&dir)?;
+            print!("{text}");
             Ok(())
         }
         Command::Validate { scenarios } => commands::validate(&scenarios, false),

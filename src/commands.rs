@@ -45,14 +45,50 @@ pub struct RunOutput {
     pub run: RunResult,
     /// `(file name, bytes)` of every data file.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The assembled event trail (a temporary file) and its summary, with `--audit`.
+    pub trail: Option<(PathBuf, report::trail::TrailSummary)>,
 }
 
-/// Loads and validates, simulates, and formats every data file (nothing is written).
-pub fn compute_run(plan: &RunPlan, progress: &(dyn Fn() + Sync)) -> Result<RunOutput> {
+/// Loads and validates, simulates, and formats every data file. Nothing is written
+/// but, with `--audit`, the trail: into a temporary file in `scratch`.
+pub fn compute_run(plan: &RunPlan, progress: &(dyn Fn() + Sync), scratch: &Path) -> Result<RunOutput> {
     let loaded = scenario::load(plan.scenario.as_deref(), &plan.sets)?;
+    compute_loaded(loaded, plan, progress, scratch)
+}
+
+/// [`compute_run`] for an already loaded scenario.
+pub fn compute_loaded(loaded: Loaded, plan: &RunPlan, progress: &(dyn Fn() + Sync), scratch: &Path) -> Result<RunOutput> {
     let pool = pool(plan.jobs)?;
     let opts = WorldOptions { task_log: plan.task_log };
-    let run = simulate(&loaded.scenario, opts, &pool, progress);
+    let parts_dir = scratch.join(format!(".trail-parts-{}", std::process::id()));
+    if plan.audit {
+        std::fs::create_dir_all(&parts_dir).map_err(|e| Error::io(&parts_dir, e))?;
+    }
+    let run = simulate(&loaded.scenario, opts, &pool, progress, plan.audit.then_some(parts_dir.as_path()));
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&parts_dir);
+            return Err(e);
+        }
+    };
+    let trail = if plan.audit {
+        let header = json!({
+            "event": "header",
+            "format": report::trail::FORMAT,
+            "orchsim_version": env!("CARGO_PKG_VERSION"),
+            "resolved_scenario_sha256": report::sha256_hex(scenario::to_toml_string(&loaded.tree).as_bytes()),
+            "seed": loaded.scenario.seed,
+            "replications": loaded.scenario.replications,
+        });
+        let parts: Vec<&Path> = run.units.iter().filter_map(|u| u.trail.as_deref()).collect();
+        let dest = scratch.join(format!(".events.jsonl.tmp-{}", std::process::id()));
+        let summary = report::trail::assemble(&dest, &header, &parts);
+        let _ = std::fs::remove_dir_all(&parts_dir);
+        Some((dest, summary?))
+    } else {
+        None
+    };
     let sc = &loaded.scenario;
     let mut files = vec![
         ("summary.csv".to_string(), report::csv::summary(sc, &run)),
@@ -63,7 +99,7 @@ pub fn compute_run(plan: &RunPlan, progress: &(dyn Fn() + Sync)) -> Result<RunOu
     if plan.task_log {
         files.push(("tasks.csv".to_string(), report::csv::tasks(sc, &run)));
     }
-    Ok(RunOutput { loaded, run, files })
+    Ok(RunOutput { loaded, run, files, trail })
 }
 
 /// The default output folder of a scenario.
@@ -79,7 +115,8 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let out = plan.out.clone().unwrap_or_else(|| default_out(&sc.name));
     let units = sc.replications as u64 * sc.strategies.len() as u64;
     let bar = progress_bar(units, plan.quiet, "worlds");
-    let output = compute_run(plan, &|| bar.inc(1))?;
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let output = compute_loaded(loaded.clone(), plan, &|| bar.inc(1), &out)?;
     bar.finish_and_clear();
     write_run(plan, &output, &out)?;
     if plan.charts {
@@ -101,8 +138,16 @@ pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
         write_atomic(&out.join(name), bytes)?;
         digests.push((name.clone(), report::sha256_hex(bytes)));
     }
-    let options = json!({ "task_log": plan.task_log, "audit": plan.audit });
-    let manifest = report::manifest::build(&output.loaded, &plan.command, options, &digests, json!({}));
+    let mut extra = json!({});
+    if let Some((tmp, summary)) = &output.trail {
+        let dest = out.join("events.jsonl");
+        std::fs::rename(tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+        digests.push(("events.jsonl".to_string(), summary.sha256.clone()));
+        extra = json!({ "trail": { "file": "events.jsonl", "format": report::trail::FORMAT, "lines": summary.lines, "final_hash": summary.final_hash } });
+    }
+    let options =
+        json!({ "task_log": plan.task_log, "audit": plan.audit, "base_dir": output.loaded.source.base_dir.display().to_string() });
+    let manifest = report::manifest::build(&output.loaded, &plan.command, options, &digests, extra);
     write_atomic(&out.join("manifest.json"), &manifest)?;
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! Parallelism is only across independent worlds; `par_iter().map().collect()` keeps
 //! input order, so the thread count never changes a byte of output.
 
+use std::path::{Path, PathBuf};
+
 use rayon::prelude::*;
 
 use crate::economics::ledger::{BuStats, RowStats};
@@ -11,6 +13,7 @@ use crate::economics::metrics::{N_METRICS, metric_values};
 use crate::engine::rng::replication_seed;
 use crate::error::{Error, Result};
 use crate::model::Scenario;
+use crate::workflow::trail::TrailWriter;
 use crate::workflow::{TaskRow, WorldOptions, run_world};
 
 /// The results of one world, reduced to what the reports need.
@@ -30,6 +33,8 @@ pub struct UnitResult {
     pub total: crate::economics::Usd,
     /// Per-task rows (with `--task-log`).
     pub task_rows: Vec<TaskRow>,
+    /// This world's part of the event trail (with `--audit`).
+    pub trail: Option<PathBuf>,
 }
 
 /// All worlds of a run, ordered by replication, then strategy.
@@ -50,10 +55,37 @@ impl RunResult {
 
 /// Runs one world and reduces it.
 pub fn run_unit(sc: &Scenario, replication: u32, strategy: usize, opts: WorldOptions) -> UnitResult {
-    let w = run_world(sc, strategy, replication as u64, opts);
+    match run_unit_traced(sc, replication, strategy, opts, None) {
+        Ok(u) => u,
+        // Without a trail there is no I/O, hence no error.
+        Err(_) => unreachable!("untraced worlds do no I/O"),
+    }
+}
+
+/// Runs one world, streaming its events into a file in `trail_dir` when given.
+pub fn run_unit_traced(
+    sc: &Scenario,
+    replication: u32,
+    strategy: usize,
+    opts: WorldOptions,
+    trail_dir: Option<&Path>,
+) -> Result<UnitResult> {
+    let trail = match trail_dir {
+        Some(d) => {
+            let path = d.join(format!("r{replication:06}-s{strategy:04}.jsonl"));
+            Some(TrailWriter::create(path.clone(), replication, &sc.strategies[strategy].name).map_err(|e| Error::io(&path, e))?)
+        }
+        None => None,
+    };
+    let w = run_world(sc, strategy, replication as u64, opts, trail);
+    let trail = match w.trail {
+        Some(Ok((p, _))) => Some(p),
+        Some(Err(e)) => return Err(Error::io(trail_dir.unwrap_or(Path::new(".")), e)),
+        None => None,
+    };
     let metrics = metric_values(&w.counters, &w.ledger);
     let rows = w.row_names.into_iter().zip(w.ledger.rows).map(|((s, a), r)| (s, a, r)).collect();
-    UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows }
+    Ok(UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows, trail })
 }
 
 /// Builds a rayon pool of `jobs` threads (0 = one per core).
@@ -62,18 +94,24 @@ pub fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
 }
 
 /// Runs every replication of every strategy on `pool`, calling `progress` once per
-/// finished world.
-pub fn simulate(sc: &Scenario, opts: WorldOptions, pool: &rayon::ThreadPool, progress: &(dyn Fn() + Sync)) -> RunResult {
+/// finished world; with `trail_dir`, each world streams its events to a file there.
+pub fn simulate(
+    sc: &Scenario,
+    opts: WorldOptions,
+    pool: &rayon::ThreadPool,
+    progress: &(dyn Fn() + Sync),
+    trail_dir: Option<&Path>,
+) -> Result<RunResult> {
     let units: Vec<(u32, usize)> = (0..sc.replications).flat_map(|r| (0..sc.strategies.len()).map(move |s| (r, s))).collect();
-    let results = pool.install(|| {
+    let results: Result<Vec<UnitResult>> = pool.install(|| {
         units
             .par_iter()
             .map(|&(r, s)| {
-                let u = run_unit(sc, r, s, opts);
+                let u = run_unit_traced(sc, r, s, opts, trail_dir);
                 progress();
                 u
             })
             .collect()
     });
-    RunResult { units: results, replications: sc.replications }
+    Ok(RunResult { units: results?, replications: sc.replications })
 }

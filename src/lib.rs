@@ -28,7 +28,7 @@
 //!     jobs: 1,
 //!     ..RunPlan::default()
 //! };
-//! let out = compute_run(&plan, &|| {})?;              // the built-in default scenario
+//! let out = compute_run(&plan, &|| {}, std::path::Path::new("."))?; // the built-in default
 //! let cps = metric_index("cost_per_task_usd").unwrap();
 //! let single = &out.run.units[0];                     // replication 0, first strategy
 //! assert_eq!(out.loaded.scenario.strategies[single.strategy].name, "single");
@@ -39,6 +39,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod economics;

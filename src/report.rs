@@ -5,6 +5,7 @@ pub mod charts;
 pub mod csv;
 pub mod manifest;
 pub mod table;
+pub mod trail;
 
 use std::io::Write;
 use std::path::Path;

@@ -77,7 +77,8 @@ pub fn parse_spec(spec: &str) -> std::result::Result<Vec<Node>, String> {
         // 0:1:11 gives exactly the floats nearest to 0, 0.1, ..., 1.
         let d = (n.max(2) - 1) as f64;
         let vals: Vec<f64> = (0..n).map(|i| if n == 1 { a } else { (a * (d - i as f64) + b * i as f64) / d }).collect();
-        let ints = parts[0].trim().parse::<i64>().is_ok() && parts[1].trim().parse::<i64>().is_ok() && vals.iter().all(|v| v.fract() == 0.0);
+        let ints =
+            parts[0].trim().parse::<i64>().is_ok() && parts[1].trim().parse::<i64>().is_ok() && vals.iter().all(|v| v.fract() == 0.0);
         return Ok(vals.into_iter().map(|v| Node::new(if ints { Value::Int(v as i64) } else { Value::Float(v) })).collect());
     }
     let vals: Vec<Node> = spec.split(',').map(|s| parse_value(s.trim())).collect();
@@ -260,7 +261,8 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let axis_paths: Vec<String> = prep.axes.iter().map(|a| a.path.clone()).collect();
     let n = prep.points.len();
     let mine: Vec<usize> = (0..n).filter(|p| plan.shard.is_none_or(|(k, m)| *p as u64 % m == k)).collect();
-    let todo: Vec<usize> = mine.iter().copied().filter(|&p| !(plan.resume && read_part(&parts.join(part_name(p)), &axis_paths, p).is_ok())).collect();
+    let todo: Vec<usize> =
+        mine.iter().copied().filter(|&p| !(plan.resume && read_part(&parts.join(part_name(p)), &axis_paths, p).is_ok())).collect();
     let bar = crate::commands::progress_bar(todo.len() as u64, plan.quiet, "points");
     let pool = pool(plan.jobs)?;
     let results: Vec<Result<()>> = pool.install(|| {
@@ -303,7 +305,13 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         crate::commands::plot(&out)?;
     }
     if !plan.quiet {
-        println!("{}: {} points x {} replications x {} strategies", prep.base.scenario.name, n, prep.base.scenario.replications, prep.base.scenario.strategies.len());
+        println!(
+            "{}: {} points x {} replications x {} strategies",
+            prep.base.scenario.name,
+            n,
+            prep.base.scenario.replications,
+            prep.base.scenario.strategies.len()
+        );
         println!("wrote {}", out.display());
     }
     Ok(out)
@@ -334,7 +342,8 @@ fn read_part(path: &Path, axes: &[String], p: usize) -> Result<Vec<Vec<String>>>
 /// Builds `sweep_replications.csv`, `sweep.csv` and `manifest.json` from the part files.
 pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> {
     let plan: J = serde_json::from_slice(plan_json).map_err(|e| Error::Other(format!("sweep_plan.json: {e}")))?;
-    let axes: Vec<String> = plan["axes"].as_array().map(|a| a.iter().filter_map(|x| x["path"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let axes: Vec<String> =
+        plan["axes"].as_array().map(|a| a.iter().filter_map(|x| x["path"].as_str().map(String::from)).collect()).unwrap_or_default();
     let n = plan["points"].as_u64().unwrap_or(0) as usize;
     let parts = out.join("parts");
     let mut reps = buffer();
@@ -423,7 +432,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> 
             if let Ok(b) = std::fs::read(d.join("parts").join(part_name(p))) {
                 match &found {
                     Some(f) if *f != b => {
-                        return Err(Error::Mismatch(format!("point {p}: {} differs from another shard's copy", d.join("parts").join(part_name(p)).display())));
+                        return Err(Error::Mismatch(format!(
+                            "point {p}: {} differs from another shard's copy",
+                            d.join("parts").join(part_name(p)).display()
+                        )));
                     }
                     _ => found = Some(b),
                 }
@@ -436,7 +448,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> 
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().take(20).map(|p| p.to_string()).collect();
-        return Err(Error::Other(format!("merge: {} of {n} points missing (e.g. {}); run the shards that hold them", missing.len(), list.join(", "))));
+        return Err(Error::Other(format!(
+            "merge: {} of {n} points missing (e.g. {}); run the shards that hold them",
+            missing.len(),
+            list.join(", ")
+        )));
     }
     write_atomic(&out.join("sweep_plan.json"), &plan)?;
     assemble(out, &plan, command)?;

@@ -15,6 +15,7 @@
 pub mod agents;
 pub mod human;
 pub mod stream;
+pub mod trail;
 
 use crate::economics::ledger::Ledger;
 use crate::economics::metrics::Counters;
@@ -89,6 +90,8 @@ pub struct WorldResult {
     pub row_names: RowNames,
     /// Per-task rows, when requested.
     pub task_rows: Vec<TaskRow>,
+    /// The trail file and its line count, when a trail was written.
+    pub trail: Option<std::io::Result<(std::path::PathBuf, u64)>>,
 }
 
 /// Options of a world.
@@ -99,12 +102,19 @@ pub struct WorldOptions {
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
-pub fn run_world(scenario: &Scenario, strategy: usize, replication: u64, opts: WorldOptions) -> WorldResult {
+/// `trail`, when given, receives the world's events (`--audit`).
+pub fn run_world(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u64,
+    opts: WorldOptions,
+    trail: Option<trail::TrailWriter>,
+) -> WorldResult {
     let tasks = TaskStream::new(scenario, replication);
     let st = &scenario.strategies[strategy];
     let rng = rng_stream(scenario.seed, replication, Purpose::Strategy, &st.name);
     match &st.kind {
-        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts).run(),
-        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts),
+        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts, trail).run(),
+        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts, trail),
     }
 }

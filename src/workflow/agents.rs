@@ -8,12 +8,22 @@ use std::collections::VecDeque;
 use rand::RngExt;
 
 use super::stream::{keyed_uniform, name_hash};
+use super::trail::{TrailWriter, json_str};
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
 use crate::engine::{EventQueue, SimRng, SimTime};
 use crate::model::{AgentsStrategy, Context, Jitter, Merge, OnExhausted, Scenario};
+
+/// Writes a trail event when the world has a trail; costs one branch otherwise.
+macro_rules! trail {
+    ($self:ident, $kind:expr, $task:expr, $($fmt:tt)*) => {
+        if let Some(tr) = $self.trail.as_mut() {
+            tr.event($self.q.now(), $kind, $task, format_args!($($fmt)*));
+        }
+    };
+}
 
 /// Defect bit of the orchestrator (steps use bits 0..63).
 const ORCH_BIT: u64 = 1 << 63;
@@ -99,6 +109,7 @@ struct Pool {
 #[derive(Debug, Default)]
 struct Task {
     spec: Option<TaskSpec>,
+    id: u64,
     generation: u32,
     bu: usize,
     difficulty: f64,
@@ -150,10 +161,22 @@ pub(crate) struct World<'a> {
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
+    trail: Option<TrailWriter>,
+    /// `,"step":..,"agent":..` per ledger row, and `,"bu":..` per business unit,
+    /// JSON-escaped once for the trail.
+    row_json: Vec<String>,
+    bu_json: Vec<String>,
 }
 
 impl<'a> World<'a> {
-    pub(crate) fn new(sc: &'a Scenario, st: &'a AgentsStrategy, stream: TaskStream, rng: SimRng, opts: WorldOptions) -> World<'a> {
+    pub(crate) fn new(
+        sc: &'a Scenario,
+        st: &'a AgentsStrategy,
+        stream: TaskStream,
+        rng: SimRng,
+        opts: WorldOptions,
+        trail: Option<TrailWriter>,
+    ) -> World<'a> {
         let n = st.steps.len();
         let mut rows: Vec<(String, String)> = st.steps.iter().map(|s| (s.id.clone(), sc.agents[s.agent].name.clone())).collect();
         let mut push_row = |name: &str, agent: &str| {
@@ -197,6 +220,8 @@ impl<'a> World<'a> {
             })
             .collect();
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
+        let row_json = rows.iter().map(|(s, a)| format!(",\"step\":{},\"agent\":{}", json_str(s), json_str(a))).collect();
+        let bu_json = sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect();
         World {
             sc,
             st,
@@ -222,6 +247,9 @@ impl<'a> World<'a> {
             orch_row,
             platform_row,
             escalation_row,
+            trail,
+            row_json,
+            bu_json,
         }
     }
 
@@ -244,7 +272,13 @@ impl<'a> World<'a> {
         }
         self.charge_monthly_fee();
         self.counters.events = self.q.events_processed();
-        WorldResult { ledger: self.ledger, counters: self.counters, row_names: self.rows, task_rows: self.task_rows }
+        WorldResult {
+            ledger: self.ledger,
+            counters: self.counters,
+            row_names: self.rows,
+            task_rows: self.task_rows,
+            trail: self.trail.map(TrailWriter::finish),
+        }
     }
 
     // ---- arrivals -------------------------------------------------------------------
@@ -287,6 +321,7 @@ impl<'a> World<'a> {
         let task = &mut self.tasks[t as usize];
         let generation = task.generation;
         task.spec = Some(spec);
+        task.id = spec.id;
         task.bu = bu;
         task.difficulty = class.difficulty;
         task.done = 0;
@@ -313,6 +348,7 @@ impl<'a> World<'a> {
 
         self.counters.tasks += 1;
         self.ledger.bus[bu].tasks += 1;
+        trail!(self, "task_arrived", Some(spec.id), ",\"class\":{}{}", json_str(&class.name), self.bu_json[bu]);
         let fee = self.st.platform.usd_per_task;
         if fee != Usd::ZERO {
             self.charge_task(t, self.platform_row, Category::Platform, fee, false);
@@ -501,6 +537,15 @@ impl<'a> World<'a> {
         let now = self.q.now();
         let call = self.calls[c as usize];
         self.counters.record_wait(now - call.enqueued);
+        trail!(
+            self,
+            "attempt_started",
+            Some(self.tasks[call.task as usize].id),
+            "{},\"attempt\":{},\"wait_s\":{}",
+            self.row_json[call.row as usize],
+            call.attempt,
+            (now - call.enqueued).as_secs()
+        );
         self.ledger.rows[call.row as usize].attempts += 1;
         self.tasks[call.task as usize].attempts += 1;
         let model = &self.sc.models[call.model as usize];
@@ -548,6 +593,14 @@ impl<'a> World<'a> {
                 self.retry_or_give_up(c);
             }
             AttemptOutcome::TransientError | AttemptOutcome::Pending => {
+                trail!(
+                    self,
+                    "attempt_ended",
+                    Some(self.tasks[call.task as usize].id),
+                    "{},\"attempt\":{},\"outcome\":\"transient_error\",\"tokens_in\":0,\"tokens_out\":0,\"cost_usd\":\"0\"",
+                    self.row_json[call.row as usize],
+                    call.attempt
+                );
                 self.ledger.rows[call.row as usize].failed_attempts += 1;
                 self.retry_or_give_up(c);
             }
@@ -570,6 +623,18 @@ impl<'a> World<'a> {
             Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
             None => Usd::ZERO,
         };
+        trail!(
+            self,
+            "attempt_ended",
+            Some(self.tasks[t as usize].id),
+            "{},\"attempt\":{},\"outcome\":\"{}\",\"tokens_in\":{},\"tokens_out\":{},\"cost_usd\":\"{}\"",
+            self.row_json[row],
+            call.attempt,
+            if wasted { "timeout" } else { "success" },
+            call.cached_in + call.fresh_in + call.handoff_in,
+            call.billed_out,
+            work + handoff + tools
+        );
         let work_cat = if row == self.orch_row { Category::Orchestration } else { Category::Model };
         self.charge_task(t, row, work_cat, work, wasted);
         self.charge_task(t, row, Category::Orchestration, handoff, wasted);
@@ -599,6 +664,15 @@ impl<'a> World<'a> {
         if amount == Usd::ZERO {
             return;
         }
+        if cat == Category::Platform {
+            trail!(
+                self,
+                "platform_fee",
+                Some(self.tasks[t as usize].id),
+                "{},\"cost_usd\":\"{amount}\"",
+                self.bu_json[self.tasks[t as usize].bu]
+            );
+        }
         let task = &mut self.tasks[t as usize];
         self.ledger.charge(row, task.bu, cat, amount);
         task.cost += amount;
@@ -624,9 +698,25 @@ impl<'a> World<'a> {
             if r.jitter == Jitter::Full && backoff > 0.0 {
                 backoff = self.rng.random_range(0.0..backoff);
             }
+            trail!(
+                self,
+                "retry_scheduled",
+                Some(self.tasks[t as usize].id),
+                "{},\"attempt\":{},\"backoff_s\":{backoff}",
+                self.row_json[call.row as usize],
+                call.attempt
+            );
             self.q.schedule_in(SimTime::from_secs(backoff), Ev::BackoffElapsed(c));
         } else {
             // Retries spent: the step fails the task, with this agent as root cause.
+            trail!(
+                self,
+                "step_failed",
+                Some(self.tasks[t as usize].id),
+                "{},\"attempts\":{}",
+                self.row_json[call.row as usize],
+                call.attempt
+            );
             self.release_call(c);
             self.stop(t, Outcome::Failed, Some(call.row as usize), false);
         }
@@ -663,6 +753,8 @@ impl<'a> World<'a> {
             if wrong {
                 task.defects |= ORCH_BIT;
                 self.ledger.rows[row].defects_introduced += 1;
+                let (id, sys) = (task.id, task.systematic & ORCH_BIT != 0);
+                trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[row]);
             }
             if call.then_step == NO_STEP {
                 self.launch_ready(t);
@@ -698,14 +790,19 @@ impl<'a> World<'a> {
         let bit = 1u64 << s;
         if agent.review.is_none() {
             task.defects &= !bit;
+            task.done |= bit;
             if bad {
                 task.defects |= bit;
                 self.ledger.rows[s].defects_introduced += 1;
+                let (id, sys) = (task.id, task.systematic & bit != 0);
+                trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[s]);
             }
-            task.done |= bit;
             self.launch_ready(t);
             return;
         }
+        let (id, present) = (task.id, task.defects != 0);
+        trail!(self, "review", Some(id), "{},\"flagged\":{bad},\"defects_present\":{present}", self.row_json[s]);
+        let task = &mut self.tasks[t as usize];
         if !bad {
             task.done |= bit;
             self.launch_ready(t);
@@ -718,6 +815,16 @@ impl<'a> World<'a> {
         if task.rework_used[s] < step.max_rework {
             task.rework_used[s] += 1;
             task.reworks += 1;
+            let (id, n) = (task.id, task.rework_used[s]);
+            trail!(
+                self,
+                "rework",
+                Some(id),
+                "{},\"to\":{},\"rework\":{n}",
+                self.row_json[s],
+                step.reworks.map(|r| json_str(&self.st.steps[r].id)).unwrap_or_default()
+            );
+            let task = &mut self.tasks[t as usize];
             let set = self.rework_set[s];
             for k in 0..self.n {
                 if set & (1 << k) != 0 {
@@ -762,6 +869,13 @@ impl<'a> World<'a> {
         let Some(e) = &self.st.escalation else { return };
         let hours = e.hours.sample(&mut self.rng);
         let cost = Usd::from_f64(hours * e.usd_per_hour);
+        trail!(
+            self,
+            "escalated",
+            Some(self.tasks[t as usize].id),
+            "{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
+            self.row_json[self.escalation_row]
+        );
         self.charge_task(t, self.escalation_row, Category::Human, cost, false);
         self.ledger.rows[self.escalation_row].calls += 1;
         let task = &mut self.tasks[t as usize];
@@ -777,6 +891,7 @@ impl<'a> World<'a> {
         }
         let p = self.st.escalation.as_ref().map(|e| e.error_rate).unwrap_or(0.0);
         let wrong = p > 0.0 && self.rng.random::<f64>() < p;
+        trail!(self, "escalation_finished", Some(self.tasks[t as usize].id), ",\"correct\":{}", !wrong);
         let task = &mut self.tasks[t as usize];
         task.escalating = false;
         task.final_outcome = Some((Outcome::Escalated, if wrong { Some(self.escalation_row) } else { None }, false));
@@ -844,6 +959,21 @@ impl<'a> World<'a> {
                 self.ledger.rows[r].systematic_root_causes += 1;
             }
         }
+        if let Some(tr) = self.trail.as_mut() {
+            let root_name = root.map(|r| json_str(&self.rows[r].0)).unwrap_or_else(|| "null".into());
+            tr.event(
+                now,
+                "task_finished",
+                Some(spec.id),
+                format_args!(
+                    "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{}\",\"root_cause\":{root_name},\"systematic\":{systematic}",
+                    self.bu_json[task.bu],
+                    outcome.as_str(),
+                    latency.as_secs(),
+                    task.cost
+                ),
+            );
+        }
         if self.opts.task_log {
             self.task_rows.push(TaskRow {
                 task: spec.id,
@@ -875,6 +1005,7 @@ impl<'a> World<'a> {
         let weights: Vec<u64> = self.ledger.bus.iter().map(|b| b.tasks).collect();
         for (bu, part) in apportion(fee, &weights).into_iter().enumerate() {
             if part != Usd::ZERO {
+                trail!(self, "platform_fee", None, "{},\"kind\":\"monthly\",\"cost_usd\":\"{part}\"", self.bu_json[bu]);
                 self.ledger.charge(self.platform_row, bu, Category::Platform, part);
             }
         }

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use rand::RngExt;
 
+use super::trail::{TrailWriter, json_str};
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
@@ -22,7 +23,15 @@ enum Ev {
 }
 
 /// Runs a human strategy's world.
-pub(crate) fn run(sc: &Scenario, h: &HumanStrategy, mut stream: TaskStream, mut rng: SimRng, opts: WorldOptions) -> WorldResult {
+pub(crate) fn run(
+    sc: &Scenario,
+    h: &HumanStrategy,
+    mut stream: TaskStream,
+    mut rng: SimRng,
+    opts: WorldOptions,
+    mut trail: Option<TrailWriter>,
+) -> WorldResult {
+    let bu_json: Vec<String> = sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect();
     let mut q: EventQueue<Ev> = EventQueue::with_capacity(1024);
     let mut ledger = Ledger::new(1, sc.business_units.len());
     let mut c = Counters::default();
@@ -40,13 +49,26 @@ pub(crate) fn run(sc: &Scenario, h: &HumanStrategy, mut stream: TaskStream, mut 
                  rng: &mut SimRng,
                  ledger: &mut Ledger,
                  c: &mut Counters,
-                 working: &mut Vec<Option<(TaskSpec, Usd)>>| {
+                 working: &mut Vec<Option<(TaskSpec, Usd)>>,
+                 trail: &mut Option<TrailWriter>| {
         let now = q.now();
         c.record_wait(now - spec.arrival);
         let hours = h.hours_per_task.sample(rng);
         // Each member works the task's hours; rounded once to the pico-dollar.
         let cost = Usd::from_f64(hours * h.usd_per_hour * h.team_size as f64);
         let bu = sc.workload.classes[spec.class].business_unit;
+        if let Some(tr) = trail.as_mut() {
+            tr.event(
+                now,
+                "work_started",
+                Some(spec.id),
+                format_args!(
+                    "{},\"step\":\"work\",\"agent\":\"team\",\"wait_s\":{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
+                    bu_json[bu],
+                    (now - spec.arrival).as_secs()
+                ),
+            );
+        }
         ledger.charge(0, bu, Category::Human, cost);
         ledger.rows[0].calls += 1;
         ledger.rows[0].attempts += 1;
@@ -62,9 +84,18 @@ pub(crate) fn run(sc: &Scenario, h: &HumanStrategy, mut stream: TaskStream, mut 
                     q.schedule(s.arrival, Ev::TaskArrived);
                 }
                 c.tasks += 1;
-                ledger.bus[sc.workload.classes[spec.class].business_unit].tasks += 1;
+                let class = &sc.workload.classes[spec.class];
+                ledger.bus[class.business_unit].tasks += 1;
+                if let Some(tr) = trail.as_mut() {
+                    tr.event(
+                        now,
+                        "task_arrived",
+                        Some(spec.id),
+                        format_args!(",\"class\":{}{}", json_str(&class.name), bu_json[class.business_unit]),
+                    );
+                }
                 match free.pop() {
-                    Some(team) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working),
+                    Some(team) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working, &mut trail),
                     None => waiting.push_back(spec),
                 }
             }
@@ -89,6 +120,20 @@ pub(crate) fn run(sc: &Scenario, h: &HumanStrategy, mut stream: TaskStream, mut 
                 if class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
                     c.sla_met += 1;
                 }
+                if let Some(tr) = trail.as_mut() {
+                    tr.event(
+                        now,
+                        "task_finished",
+                        Some(spec.id),
+                        format_args!(
+                            "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{cost}\",\"root_cause\":{},\"systematic\":false",
+                            bu_json[class.business_unit],
+                            if wrong { "wrong" } else { "correct" },
+                            latency.as_secs(),
+                            if wrong { "\"work\"" } else { "null" }
+                        ),
+                    );
+                }
                 if opts.task_log {
                     rows.push(TaskRow {
                         task: spec.id,
@@ -105,12 +150,18 @@ pub(crate) fn run(sc: &Scenario, h: &HumanStrategy, mut stream: TaskStream, mut 
                     });
                 }
                 match waiting.pop_front() {
-                    Some(spec) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working),
+                    Some(spec) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working, &mut trail),
                     None => free.push(team),
                 }
             }
         }
     }
     c.events = q.events_processed();
-    WorldResult { ledger, counters: c, row_names: vec![("work".to_string(), "team".to_string())], task_rows: rows }
+    WorldResult {
+        ledger,
+        counters: c,
+        row_names: vec![("work".to_string(), "team".to_string())],
+        task_rows: rows,
+        trail: trail.map(TrailWriter::finish),
+    }
 }

@@ -9,7 +9,18 @@ const GRID: &[&str] = &["--vary", "strategies.pipeline.handoff_tokens=0:3000:4",
 
 fn sweep(dir: &Path, out: &str, extra: &[&str]) {
     orchsim(dir)
-        .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--tasks", "40", "--replications", "3", "--no-charts", "--quiet", "--out", out])
+        .args([
+            "sweep",
+            scenario("research-report.toml").to_str().unwrap(),
+            "--tasks",
+            "40",
+            "--replications",
+            "3",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            out,
+        ])
         .args(GRID)
         .args(extra)
         .assert()
@@ -28,7 +39,18 @@ fn a_sweep_point_equals_a_run_with_the_same_overrides() {
     let t = tmp("sweep_vs_run");
     sweep(t.path(), "s", &[]);
     orchsim(t.path())
-        .args(["run", scenario("research-report.toml").to_str().unwrap(), "--tasks", "40", "--replications", "3", "--no-charts", "--quiet", "--out", "r"])
+        .args([
+            "run",
+            scenario("research-report.toml").to_str().unwrap(),
+            "--tasks",
+            "40",
+            "--replications",
+            "3",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "r",
+        ])
         .args(["--set", "strategies.pipeline.handoff_tokens=2000", "--set", "agents.quality_check.review.recall=0.9"])
         .assert()
         .success();
@@ -42,7 +64,8 @@ fn a_sweep_point_equals_a_run_with_the_same_overrides() {
     assert_eq!(point, run);
     let reps = std::fs::read_to_string(t.path().join("s/sweep_replications.csv")).unwrap();
     let point_reps: Vec<String> = reps.lines().filter(|l| l.starts_with("5,2000,0.9,")).map(|l| strip(l, 3)).collect();
-    let run_reps: Vec<String> = std::fs::read_to_string(t.path().join("r/replications.csv")).unwrap().lines().skip(1).map(String::from).collect();
+    let run_reps: Vec<String> =
+        std::fs::read_to_string(t.path().join("r/replications.csv")).unwrap().lines().skip(1).map(String::from).collect();
     assert_eq!(point_reps, run_reps);
 }
 
@@ -68,10 +91,23 @@ fn jobs_and_shards_never_change_a_byte() {
 fn resume_after_a_kill_finishes_only_the_missing_points() {
     let t = tmp("sweep_resume");
     let args = |out: &str| -> Vec<String> {
-        let mut a: Vec<String> = ["sweep", scenario("research-report.toml").to_str().unwrap(), "--tasks", "300", "--replications", "4", "--no-charts", "--quiet", "--jobs", "1", "--out", out]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut a: Vec<String> = [
+            "sweep",
+            scenario("research-report.toml").to_str().unwrap(),
+            "--tasks",
+            "300",
+            "--replications",
+            "4",
+            "--no-charts",
+            "--quiet",
+            "--jobs",
+            "1",
+            "--out",
+            out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         a.extend(["--vary".to_string(), "strategies.pipeline.handoff_tokens=0:4700:48".to_string()]);
         a
     };
@@ -82,7 +118,11 @@ fn resume_after_a_kill_finishes_only_the_missing_points() {
     let bin = assert_cmd::cargo::cargo_bin("orchsim");
     let mut child = std::process::Command::new(bin).current_dir(t.path()).args(args("killed")).spawn().unwrap();
     let parts = t.path().join("killed/parts");
-    let count = || std::fs::read_dir(&parts).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("point-")).count()).unwrap_or(0);
+    let count = || {
+        std::fs::read_dir(&parts)
+            .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("point-")).count())
+            .unwrap_or(0)
+    };
     let start = std::time::Instant::now();
     while count() < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -109,7 +149,14 @@ fn resume_after_a_kill_finishes_only_the_missing_points() {
 fn invalid_points_fail_before_anything_runs() {
     let t = tmp("sweep_invalid");
     let out = orchsim(t.path())
-        .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--out", "o", "--vary", "agents.generalist.error_rate=0.1,1.5,2"])
+        .args([
+            "sweep",
+            scenario("research-report.toml").to_str().unwrap(),
+            "--out",
+            "o",
+            "--vary",
+            "agents.generalist.error_rate=0.1,1.5,2",
+        ])
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
@@ -117,7 +164,10 @@ fn invalid_points_fail_before_anything_runs() {
     assert!(err.contains("agents.generalist.error_rate = 2: must be between 0 and 1"), "{err}");
     assert!(!t.path().join("o").exists());
     orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "x=1:2"]).assert().code(2);
-    orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "seed=1,2", "--shard", "3/3"]).assert().code(2);
+    orchsim(t.path())
+        .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "seed=1,2", "--shard", "3/3"])
+        .assert()
+        .code(2);
     orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap()]).assert().code(2);
 }
 
@@ -125,7 +175,9 @@ fn invalid_points_fail_before_anything_runs() {
 fn sweep_vary_table_in_the_file_is_used() {
     let t = tmp("sweep_table");
     let mut text = std::fs::read_to_string(scenario("research-report.toml")).unwrap();
-    text.push_str("\n[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n");
+    text.push_str(
+        "\n[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n",
+    );
     std::fs::write(t.path().join("s.toml"), text).unwrap();
     orchsim(t.path()).args(["sweep", "s.toml", "--tasks", "20", "--replications", "2", "--out", "o"]).assert().success();
     let (h, rows) = read_csv(&t.path().join("o/sweep.csv"));
@@ -133,7 +185,9 @@ fn sweep_vary_table_in_the_file_is_used() {
     assert_eq!(h[2], "models.gpt-4o.input_usd_per_mtok");
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<std::collections::BTreeSet<_>>().len(), 4);
     // Cost per task of the pipeline rises by exactly the platform fee.
-    let cpt = |p: &str| -> f64 { rows.iter().find(|r| r[0] == p && r[3] == "pipeline" && r[4] == "platform_fee_usd").unwrap()[5].parse::<f64>().unwrap() };
+    let cpt = |p: &str| -> f64 {
+        rows.iter().find(|r| r[0] == p && r[3] == "pipeline" && r[4] == "platform_fee_usd").unwrap()[5].parse::<f64>().unwrap()
+    };
     assert_eq!(cpt("0"), 0.0);
     assert!((cpt("2") - 0.5 * 20.0).abs() < 1e-9);
     assert!(t.path().join("o/charts/sweep_cheapest.png").is_file(), "two-axis sweeps get a heat map");

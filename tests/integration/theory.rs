@@ -15,11 +15,11 @@
 use std::collections::BinaryHeap;
 use std::io::Write;
 
-use orchsim::economics::Usd;
 use orchsim::economics::metrics::metric_index;
+use orchsim::economics::{Category, Usd};
 use orchsim::experiment::{UnitResult, run_unit};
 use orchsim::model::Scenario;
-use orchsim::workflow::{Outcome, WorldOptions, run_world};
+use orchsim::workflow::{Outcome, WorldOptions, WorldResult, run_world};
 
 /// Standard errors a statistical check allows. Under the normal approximation a correct
 /// simulator lands outside ±5 SE with probability 6e-7; with the replication-spread
@@ -38,6 +38,11 @@ fn load(toml: &str) -> Scenario {
         Ok(l) => l.scenario,
         Err(e) => panic!("scenario does not load: {e}\n---\n{toml}"),
     }
+}
+
+/// Runs one world for its raw ledger and counters (no event trail).
+fn world(sc: &Scenario, strategy: usize, replication: u64, opts: WorldOptions) -> WorldResult {
+    run_world(sc, strategy, replication, opts, None)
 }
 
 /// A metric of one world by its contract name.
@@ -59,10 +64,7 @@ fn assert_binomial(what: &str, k: u64, n: u64, p: f64) {
     let observed = k as f64 / n as f64;
     let se = (p * (1.0 - p) / n as f64).sqrt();
     let tol = Z * se + 1e-12;
-    assert!(
-        (observed - p).abs() <= tol,
-        "{what}: observed {observed:.5} ({k}/{n}), theory {p:.5}, tolerance ±{tol:.5} ({Z} binomial SE)"
-    );
+    assert!((observed - p).abs() <= tol, "{what}: observed {observed:.5} ({k}/{n}), theory {p:.5}, tolerance ±{tol:.5} ({Z} binomial SE)");
 }
 
 /// Asserts `|observed − theory| ≤ Z·se`, and that the tolerance is tight enough to mean
@@ -405,7 +407,7 @@ steps = [{{ id = "write", agent = "writer" }}]
 retry = {{ max_attempts = {attempts_max}, backoff_base_s = 0 }}
 "#
     ));
-    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true });
+    let w = world(&sc, 0, 0, WorldOptions { task_log: true });
     let row = &w.ledger.rows[0];
     let attempts = tasks * attempts_max as u64;
     assert_eq!(row.attempts, attempts);
@@ -510,7 +512,9 @@ fn pipeline_success_is_the_product_of_step_accuracies_per_class() {
     let tasks = 20_000u64;
     let class_toml: String = classes
         .iter()
-        .map(|(name, share, d)| format!("[[workload.classes]]\nname = \"{name}\"\nshare = {share}\nbusiness_unit = \"{name}\"\ndifficulty = {d}\n\n"))
+        .map(|(name, share, d)| {
+            format!("[[workload.classes]]\nname = \"{name}\"\nshare = {share}\nbusiness_unit = \"{name}\"\ndifficulty = {d}\n\n")
+        })
         .collect();
     let sc = load(&format!(
         r#"
@@ -622,7 +626,7 @@ output_tokens = 500
 steps = [{{ id = "answer", agent = "generalist" }}]
 "#
     ));
-    let w = run_world(&sc, 0, 0, WorldOptions::default());
+    let w = world(&sc, 0, 0, WorldOptions::default());
     assert_eq!(Usd::from_f64(0.01), Usd(10_000_000_000));
     assert_eq!(w.ledger.total, Usd(10_000_000_000 * tasks as i128));
     assert_eq!(w.ledger.rows[0].tokens_in, 2000 * tasks);
@@ -642,7 +646,7 @@ fn default_scenario_breakdowns_add_up_exactly() {
     for s in 0..sc.strategies.len() {
         for r in 0..2u64 {
             let name = &sc.strategies[s].name;
-            let w = run_world(&sc, s, r, WorldOptions { task_log: true });
+            let w = world(&sc, s, r, WorldOptions { task_log: true });
             let total = w.ledger.total;
             assert!(total > Usd::ZERO, "{name}: nothing charged");
             assert_eq!(w.ledger.rows.iter().map(|x| x.cost).sum::<Usd>(), total, "{name} rep {r}: rows");
@@ -659,10 +663,12 @@ fn default_scenario_breakdowns_add_up_exactly() {
     }
 }
 
-/// Keeps the import of `BinaryHeap` honest: a FIFO c-server queue reconstructed from the
-/// task log (arrival, finish) alone gives each task's wait; their mean must equal the
-/// simulator's `queue_wait_mean_s` (a check that the model pool is FIFO and
-/// work-conserving, independent of the Erlang C tests' statistics).
+/// The model pool is a FIFO, work-conserving c-server queue. Mean waits cannot show it
+/// (M/M/c's mean wait is the same under any work-conserving order), so this replays the
+/// task log through an exact FIFO c-server recursion (Kiefer–Wolfowitz: each task takes
+/// the slot that frees first, no earlier than its arrival) and requires the waits it
+/// implies to average to the simulator's `queue_wait_mean_s`, and no task to finish
+/// before it could have started.
 #[test]
 fn model_slots_serve_fifo_and_never_idle_with_work_waiting() {
     let (c, tasks) = (3u32, 5_000u64);
@@ -686,4 +692,125 @@ fn model_slots_serve_fifo_and_never_idle_with_work_waiting() {
     let reported = metric(&u, "queue_wait_mean_s");
     // Seconds round-trip through f64 at the microsecond scale: allow 1 µs per task.
     assert!((reconstructed - reported).abs() < 1e-6, "FIFO reconstruction {reconstructed} vs reported {reported}");
+}
+
+// ---- rate limits and tokens ---------------------------------------------------------------
+
+/// A saturated token bucket is a deterministic clock. With a batch of N tasks, unlimited
+/// slots and a bucket of R requests per minute (starting full), tasks 0..R start at 0
+/// and task k ≥ R starts at (k − R + 1)·60/R s; with a constant 1 s service the makespan
+/// is (N − R)·60/R + 1 s and the mean wait is (60/R)·Σ_{j=1..N−R} j / N. The same holds
+/// for a tokens-per-minute bucket with every request needing T tokens: R = TPM/T.
+/// Bucket arithmetic rounds up to the nanosecond, so allow a microsecond per task.
+#[test]
+fn rate_limits_pace_a_backlog_exactly() {
+    let n = 1_000u64;
+    for (limits, per_min) in [("requests_per_min = 120", 120u64), ("tokens_per_min = 6000", 60)] {
+        let sc = load(&format!(
+            r#"
+name = "bucket-theory"
+seed = 2
+replications = 1
+
+[workload]
+tasks = {n}
+arrivals = {{ process = "batch" }}
+
+[models.limited]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+{limits}
+
+[agents.worker]
+model = "limited"
+input_tokens = 100
+output_tokens = 0
+
+[strategies.s]
+steps = [{{ id = "work", agent = "worker" }}]
+"#
+        ));
+        let u = run_unit(&sc, 0, 0, WorldOptions::default());
+        let gap = 60.0 / per_min as f64;
+        let backlog = (n - per_min) as f64;
+        let makespan = backlog * gap + 1.0;
+        let wait = gap * backlog * (backlog + 1.0) / 2.0 / n as f64;
+        let slack = 1e-6 * n as f64;
+        assert!((metric(&u, "makespan_s") - makespan).abs() < slack, "{limits}: makespan {} vs {makespan}", metric(&u, "makespan_s"));
+        assert!(
+            (metric(&u, "queue_wait_mean_s") - wait).abs() < slack,
+            "{limits}: mean wait {} vs {wait}",
+            metric(&u, "queue_wait_mean_s")
+        );
+    }
+}
+
+/// Constant tokens make the bill a closed form. Steps a → b → c with `context = "all"`:
+/// each step's input is its own tokens, every upstream step's output and the handoff
+/// tokens; the system prompt is billed at the cached price, handoff tokens count as
+/// orchestration. Prices $1 (input), $0.10 (cached), $2 (output) per million tokens are
+/// 10⁶, 10⁵ and 2·10⁶ pico-dollars a token.
+#[test]
+fn context_handoff_and_cached_prompt_are_billed_exactly() {
+    let (tasks, handoff, prompt) = (300u64, 50u64, 1_000u64);
+    let (ins, outs) = ([100u64, 200, 300], [10u64, 20, 30]);
+    let sc = load(&format!(
+        r#"
+name = "tokens-theory"
+seed = 3
+replications = 1
+
+[workload]
+tasks = {tasks}
+arrivals = {{ process = "fixed", interval_s = 10 }}
+
+[models.m]
+input_usd_per_mtok = 1
+cached_input_usd_per_mtok = 0.1
+output_usd_per_mtok = 2
+ttft_s = 0.5
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+system_prompt_tokens = {prompt}
+input_tokens = {}
+output_tokens = {}
+
+[agents.b]
+model = "m"
+system_prompt_tokens = {prompt}
+input_tokens = {}
+output_tokens = {}
+
+[agents.c]
+model = "m"
+system_prompt_tokens = {prompt}
+input_tokens = {}
+output_tokens = {}
+
+[strategies.s]
+context = "all"
+handoff_tokens = {handoff}
+steps = [{{ id = "a", agent = "a" }}, {{ id = "b", agent = "b" }}, {{ id = "c", agent = "c" }}]
+"#,
+        ins[0], outs[0], ins[1], outs[1], ins[2], outs[2]
+    ));
+    let w = world(&sc, 0, 0, WorldOptions::default());
+    let mut total = 0i128;
+    for s in 0..3 {
+        let upstream: u64 = outs[..s].iter().sum();
+        let fresh = ins[s] + upstream;
+        let row = &w.ledger.rows[s];
+        assert_eq!(row.tokens_in, tasks * (prompt + fresh + handoff), "step {s}: input tokens");
+        assert_eq!(row.tokens_out, tasks * outs[s], "step {s}: output tokens");
+        let per_call = 100_000 * prompt as i128 + 1_000_000 * (fresh + handoff) as i128 + 2_000_000 * outs[s] as i128;
+        assert_eq!(row.cost, Usd(per_call * tasks as i128), "step {s}: cost");
+        total += per_call * tasks as i128;
+    }
+    assert_eq!(w.ledger.total, Usd(total));
+    let orchestration = w.ledger.category(Category::Orchestration);
+    assert_eq!(orchestration, Usd(3 * 1_000_000 * handoff as i128 * tasks as i128), "handoff tokens are orchestration cost");
 }

@@ -1,0 +1,190 @@
+//! `--audit`, `replay`, `replay --verify-only` and `audit`.
+
+use std::path::Path;
+
+use crate::common::*;
+
+fn audited_run(dir: &Path, out: &str, extra: &[&str]) {
+    orchsim(dir)
+        .args(["run", "--tasks", "50", "--replications", "3", "--no-charts", "--quiet", "--audit", "--task-log", "--out", out])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn replay_confirms_an_untouched_run_and_names_the_first_edited_line() {
+    let t = tmp("replay");
+    audited_run(t.path(), "o", &[]);
+    let ok = orchsim(t.path()).args(["replay", "o"]).assert().success();
+    assert!(String::from_utf8_lossy(&ok.get_output().stdout).contains("identical"));
+    let path = t.path().join("o/agents.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[6] = lines[6].replacen(",0,", ",1,", 1);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let bad = orchsim(t.path()).args(["replay", "o"]).assert().code(1);
+    assert!(stderr(&bad).contains("agents.csv:7: differs"), "{}", stderr(&bad));
+    let v = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().code(1);
+    assert!(stderr(&v).contains("agents.csv: sha256 differs"), "{}", stderr(&v));
+}
+
+#[test]
+fn verify_only_catches_edits_deletions_and_truncation_of_the_trail() {
+    let t = tmp("verify");
+    audited_run(t.path(), "o", &[]);
+    orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().success();
+    let path = t.path().join("o/events.jsonl");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    assert!(lines[0].contains("\"format\":\"orchsim-trail/1\"") && lines[0].contains("\"seed\":20261125"));
+    let expect_line = |text: String, line: usize| {
+        std::fs::write(&path, text).unwrap();
+        let a = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().code(1);
+        assert!(stderr(&a).contains(&format!("events.jsonl:{line}:")), "line {line}: {}", stderr(&a));
+    };
+    // An edited cost.
+    let mut edited: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    let k = edited.iter().position(|l| l.contains("\"cost_usd\":\"0.0")).unwrap();
+    edited[k] = edited[k].replacen("\"cost_usd\":\"0.0", "\"cost_usd\":\"0.1", 1);
+    expect_line(edited.join("\n") + "\n", k + 1);
+    // A deleted line, a duplicated one, two swapped.
+    let mut del: Vec<&str> = lines.clone();
+    del.remove(10);
+    expect_line(del.join("\n") + "\n", 11);
+    let mut dup: Vec<&str> = lines.clone();
+    dup.insert(20, lines[20]);
+    expect_line(dup.join("\n") + "\n", 22);
+    let mut swap: Vec<&str> = lines.clone();
+    swap.swap(30, 31);
+    expect_line(swap.join("\n") + "\n", 31);
+    // Cut short: the chain holds but the manifest's line count does not.
+    let cut: Vec<&str> = lines[..lines.len() - 5].to_vec();
+    std::fs::write(&path, cut.join("\n") + "\n").unwrap();
+    let a = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().code(1);
+    assert!(stderr(&a).contains("cut short"), "{}", stderr(&a));
+}
+
+#[test]
+fn the_trail_accounts_for_every_dollar_and_does_not_depend_on_threads() {
+    let t = tmp("trail_money");
+    audited_run(t.path(), "a", &["--jobs", "1"]);
+    audited_run(t.path(), "b", &["--jobs", "2"]);
+    assert_eq!(data_files(&t.path().join("a")), data_files(&t.path().join("b")));
+    let trail = std::fs::read_to_string(t.path().join("a/events.jsonl")).unwrap();
+    let mut sums: std::collections::BTreeMap<(u64, String), i128> = Default::default();
+    for line in trail.lines().skip(1) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(c) = v["cost_usd"].as_str() {
+            *sums.entry((v["rep"].as_u64().unwrap(), v["strategy"].as_str().unwrap().to_string())).or_default() += pico(c);
+        }
+    }
+    let (h, reps) = read_csv(&t.path().join("a/replications.csv"));
+    let ci = h.iter().position(|c| c == "cost_usd").unwrap();
+    assert_eq!(reps.len(), sums.len());
+    for r in &reps {
+        assert_eq!(sums[&(r[0].parse().unwrap(), r[2].clone())], pico(&r[ci]), "{r:?}");
+    }
+}
+
+fn classification(out: &str, strategy: &str, step: &str) -> String {
+    let (h, rows) = read_csv(&Path::new(out).join("audit.csv"));
+    let c = |n: &str| h.iter().position(|x| x == n).unwrap();
+    rows.iter()
+        .find(|r| r[c("section")] == "root_cause" && r[c("strategy")] == strategy && r[c("step")] == step)
+        .map(|r| r[c("classification")].clone())
+        .unwrap_or_else(|| "absent".into())
+}
+
+#[test]
+fn audit_finds_the_systematic_fault_hidden_in_the_contract_scenario() {
+    let t = tmp("audit_class");
+    orchsim(t.path())
+        .args([
+            "run",
+            scenario("systematic-fault.toml").to_str().unwrap(),
+            "--replications",
+            "4",
+            "--audit",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "o",
+        ])
+        .assert()
+        .success();
+    let a = orchsim(t.path()).args(["audit", "o"]).assert().success();
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("m-and-a"), "chargeback by business unit: {text}");
+    let o = t.path().join("o");
+    let o = o.to_str().unwrap();
+    assert_eq!(classification(o, "pipeline", "clause_check"), "systematic");
+    assert_eq!(classification(o, "pipeline", "extract"), "stochastic");
+    assert_eq!(classification(o, "single", "review"), "stochastic");
+    assert_eq!(classification(o, "paralegals", "work"), "stochastic");
+    // Chargeback adds up: business-unit rows sum to the strategy's total.
+    let (h, rows) = read_csv(&t.path().join("o/audit.csv"));
+    let c = |n: &str| h.iter().position(|x| x == n).unwrap();
+    for st in ["single", "pipeline", "paralegals"] {
+        let bu: i128 =
+            rows.iter().filter(|r| r[c("section")] == "business_unit" && r[c("strategy")] == st).map(|r| pico(&r[c("cost_usd")])).sum();
+        let steps: i128 =
+            rows.iter().filter(|r| r[c("section")] == "step" && r[c("strategy")] == st).map(|r| pico(&r[c("cost_usd")])).sum();
+        assert_eq!(bu, steps, "{st}");
+    }
+}
+
+#[test]
+fn audit_tells_a_per_task_systematic_fault_from_stochastic_errors_by_persistence() {
+    // Same rates, one agent wrong on a fixed 15% of tasks every time, one wrong 15% of
+    // the time at random; a reviewer sends defective work back up to three times.
+    let t = tmp("audit_share");
+    let text = r#"
+name = "share"
+seed = 3
+replications = 3
+[workload]
+tasks = 400
+arrivals = { process = "batch" }
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 2
+ttft_s = 1
+output_tokens_per_s = 100
+[agents.stuck]
+model = "m"
+output_tokens = 100
+systematic = { share = 0.15 }
+[agents.noisy]
+model = "m"
+output_tokens = 100
+error_rate = 0.15
+[agents.checker]
+model = "m"
+output_tokens = 10
+review = { recall = 0.9, false_positive_rate = 0.02 }
+[strategies.a]
+steps = [{ id = "work", agent = "stuck" }, { id = "check", agent = "checker", max_rework = 3, on_exhausted = "deliver" }]
+[strategies.b]
+steps = [{ id = "work", agent = "noisy" }, { id = "check", agent = "checker", max_rework = 3, on_exhausted = "deliver" }]
+"#;
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    orchsim(t.path()).args(["run", "s.toml", "--audit", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    orchsim(t.path()).args(["audit", "o"]).assert().success();
+    let o = t.path().join("o");
+    assert_eq!(classification(o.to_str().unwrap(), "a", "work"), "systematic");
+    assert_eq!(classification(o.to_str().unwrap(), "b", "work"), "stochastic");
+}
+
+#[test]
+fn audit_and_replay_refuse_folders_that_are_not_runs() {
+    let t = tmp("audit_bad");
+    std::fs::create_dir(t.path().join("empty")).unwrap();
+    orchsim(t.path()).args(["audit", "empty"]).assert().code(2);
+    orchsim(t.path()).args(["replay", "empty"]).assert().code(2);
+    orchsim(t.path()).args(["plot", "empty"]).assert().code(2);
+}
