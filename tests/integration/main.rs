@@ -3,5 +3,6 @@
 mod audit;
 mod cli;
 mod common;
+mod properties;
 mod sweep;
 mod theory;
