@@ -219,29 +219,22 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
         Command::Sweep(a) => crate::sweep::run(&a.plan(argv)?).map(|_| ()),
         Command::Merge { dirs, out, no_charts } => {
             crate::sweep::merge(&dirs, &out, &argv, !no_charts)?;
-            println!("merged {} folders into {}", dirs.len(), out.display());
-            Ok(())
+            crate::sayln!("merged {} folders into {}", dirs.len(), out.display())
         }
         Command::Replay { dir, verify_only } => {
             let msg = if verify_only { crate::audit::verify_only(&dir)? } else { crate::audit::replay(&dir)? };
-            println!("{msg}");
-            Ok(())
+            crate::sayln!("{msg}")
         }
         Command::Audit { dir } => {
             let (text, _) = crate::audit::audit(&dir)?;
-            print!("{text}");
-            Ok(())
+            commands::say(&text)
         }
         Command::Validate { scenarios } => commands::validate(&scenarios, false),
         Command::Plot { dir } => {
             let files = commands::plot(&dir)?;
-            println!("wrote {} chart files to {}", files.len(), dir.join("charts").display());
-            Ok(())
+            crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
-        Command::Models => {
-            print!("{}", commands::models());
-            Ok(())
-        }
+        Command::Models => commands::say(&commands::models()),
     }
 }
 

@@ -102,6 +102,20 @@ pub fn compute_loaded(loaded: Loaded, plan: &RunPlan, progress: &(dyn Fn() + Syn
     Ok(RunOutput { loaded, run, files, trail })
 }
 
+/// Writes text to standard output. A closed pipe (`orchsim models | head -1`) comes
+/// back as an I/O error that `main` treats as success, instead of a panic.
+pub fn say(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::io("<stdout>", e))
+}
+
+/// [`say`] with `format!` arguments and a newline.
+#[macro_export]
+macro_rules! sayln {
+    ($($arg:tt)*) => { $crate::commands::say(&format!("{}\n", format_args!($($arg)*))) };
+}
+
 /// The default output folder of a scenario.
 pub fn default_out(name: &str) -> PathBuf {
     Path::new("output").join(name)
@@ -123,9 +137,15 @@ pub fn run(plan: &RunPlan) -> Result<()> {
         plot(&out)?;
     }
     if !plan.quiet {
-        println!("{}: {} replications x {} strategies, {} tasks each", sc.name, sc.replications, sc.strategies.len(), sc.workload.tasks);
-        print!("{}", report::table::render(sc, &output.run));
-        println!("wrote {}", out.display());
+        crate::sayln!(
+            "{}: {} replications x {} strategies, {} tasks each",
+            sc.name,
+            sc.replications,
+            sc.strategies.len(),
+            sc.workload.tasks
+        )?;
+        say(&report::table::render(sc, &output.run))?;
+        crate::sayln!("wrote {}", out.display())?;
     }
     Ok(())
 }
@@ -168,7 +188,7 @@ pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
             Ok(l) => {
                 if !quiet {
                     let sc = &l.scenario;
-                    println!(
+                    crate::sayln!(
                         "ok: {} ({}: {} strategies, {} agents, {} models, {} tasks x {} replications)",
                         f.display(),
                         sc.name,
@@ -177,7 +197,7 @@ pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
                         sc.models.len(),
                         sc.workload.tasks,
                         sc.replications
-                    );
+                    )?;
                 }
             }
             Err(Error::Invalid(d)) => all.extend(d),

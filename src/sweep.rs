@@ -290,13 +290,13 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let present = (0..n).filter(|&p| parts.join(part_name(p)).is_file()).count();
     if present < n {
         if !plan.quiet {
-            println!(
+            crate::sayln!(
                 "shard {}: {} of {} points computed in {}; run the other shards, then `orchsim merge DIR... --out DIR`",
                 plan.shard.map(|(k, m)| format!("{k}/{m}")).unwrap_or_default(),
                 mine.len(),
                 n,
                 out.display()
-            );
+            )?;
         }
         return Ok(out);
     }
@@ -305,14 +305,14 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         crate::commands::plot(&out)?;
     }
     if !plan.quiet {
-        println!(
+        crate::sayln!(
             "{}: {} points x {} replications x {} strategies",
             prep.base.scenario.name,
             n,
             prep.base.scenario.replications,
             prep.base.scenario.strategies.len()
-        );
-        println!("wrote {}", out.display());
+        )?;
+        crate::sayln!("wrote {}", out.display())?;
     }
     Ok(out)
 }

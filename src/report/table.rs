@@ -9,9 +9,11 @@ fn money(x: f64) -> String {
         "-".into()
     } else if x.is_infinite() {
         "none correct".into()
+    } else if x < 0.0 {
+        format!("-{}", money(-x))
     } else if x.abs() >= 100.0 {
         format!("${x:.0}")
-    } else if x.abs() >= 1.0 {
+    } else if x.abs() >= 1.0 || x == 0.0 {
         format!("${x:.2}")
     } else {
         format!("${x:.4}")
@@ -30,8 +32,28 @@ fn secs(x: f64) -> String {
     }
 }
 
+/// "73,500x cheaper" or "2.1x dearer": cost per correct result against the human team.
+fn times(r: f64) -> String {
+    let (x, word) = if r >= 1.0 { (r, "cheaper") } else { (1.0 / r, "dearer") };
+    if x >= 100.0 {
+        let digits = format!("{:.0}", x);
+        let mut grouped = String::new();
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        format!("{grouped}x {word}")
+    } else {
+        format!("{x:.1}x {word}")
+    }
+}
+
 /// Renders the table: per strategy, success rate, cost per task, cost per success with
-/// its 95% CI, p95 latency, and the cost-per-success ratio to the (first) human team.
+/// its 95% CI, p95 latency, net value per task (value of correct results minus
+/// penalties of wrong ones minus cost), and the cost-per-success ratio to the (first)
+/// human team.
 pub fn render(sc: &Scenario, run: &RunResult) -> String {
     let stats = super::csv::summary_stats(sc, run);
     let get = |s: &str, m: &str| -> Stat {
@@ -42,15 +64,16 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
     };
     let human = sc.strategies.iter().find(|s| matches!(s.kind, StrategyKind::Human(_))).map(|s| s.name.clone());
     let human_cps = human.as_ref().map(|h| get(h, "cost_per_success_usd").mean);
-    let mut rows = vec![[
+    let mut rows: Vec<[String; 7]> = vec![[
         "strategy".to_string(),
         "success".into(),
         "cost/task".into(),
         "cost/success (95% CI)".into(),
         "p95 latency".into(),
+        "net value/task".into(),
         match &human {
-            Some(h) => format!("vs {h}"),
-            None => "vs human".into(),
+            Some(h) => format!("cost/success vs {h}"),
+            None => "vs people".into(),
         },
     ]];
     for st in &sc.strategies {
@@ -58,9 +81,11 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
         let cpt = get(&st.name, "cost_per_task_usd");
         let cps = get(&st.name, "cost_per_success_usd");
         let p95 = get(&st.name, "latency_p95_s");
+        let net = get(&st.name, "net_value_usd").mean / get(&st.name, "tasks").mean;
         let ci = if cps.ci95_low.is_nan() { String::new() } else { format!(" ({}-{})", money(cps.ci95_low), money(cps.ci95_high)) };
         let ratio = match human_cps {
-            Some(h) if h.is_finite() && h > 0.0 && cps.mean.is_finite() => format!("{:.4}x", cps.mean / h),
+            _ if human.as_deref() == Some(st.name.as_str()) => "reference".into(),
+            Some(h) if h.is_finite() && h > 0.0 && cps.mean.is_finite() && cps.mean > 0.0 => times(h / cps.mean),
             _ => "-".into(),
         };
         rows.push([
@@ -69,10 +94,11 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
             money(cpt.mean),
             format!("{}{ci}", money(cps.mean)),
             secs(p95.mean),
+            money(net),
             ratio,
         ]);
     }
-    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {
         let line: Vec<String> = r
@@ -88,4 +114,17 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::times;
+
+    #[test]
+    fn ratios_read_as_words() {
+        assert_eq!(times(73_512.4), "73,512x cheaper");
+        assert_eq!(times(2.0), "2.0x cheaper");
+        assert_eq!(times(0.5), "2.0x dearer");
+        assert_eq!(times(1234.0), "1,234x cheaper");
+    }
 }
