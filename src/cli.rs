@@ -113,7 +113,7 @@ pub struct SweepArgs {
     pub scenario: PathBuf,
     /// An axis: `--vary strategies.pipeline.handoff_tokens=0:4000:9` (start:stop:count,
     /// both ends included) or `--vary agents.verifier.review.recall=0.5,0.7,0.9`. Repeatable;
-    /// several axes form a grid.
+    /// several axes form a grid. Given here, axes replace the file's `[sweep.vary]`.
     #[arg(long = "vary", value_name = "PATH=SPEC")]
     pub varies: Vec<String>,
     /// Override any scenario field for every point. Repeatable.

@@ -141,7 +141,12 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared> {
     let base = scenario::load(Some(&plan.scenario), &plan.sets)?;
     let file = base.source.file.clone();
     let mut diags = Vec::new();
+    // Axes given on the command line replace the file's [sweep.vary] table.
     let mut axes = axes_from_tree(&base.tree, &file, &mut diags);
+    if !plan.varies.is_empty() {
+        axes.clear();
+        diags.clear();
+    }
     for (path, spec) in &plan.varies {
         match parse_spec(spec) {
             Ok(values) => match axes.iter_mut().find(|a| &a.path == path) {

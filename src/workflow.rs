@@ -33,7 +33,8 @@ pub enum Outcome {
     Wrong,
     /// Not delivered.
     Failed,
-    /// Finished by people.
+    /// Finished by people after the agents gave up: correct unless the people erred,
+    /// in which case the task's root cause is the escalation row.
     Escalated,
 }
 

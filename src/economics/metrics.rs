@@ -57,13 +57,13 @@ pub fn metric_index(name: &str) -> Option<usize> {
 pub struct Counters {
     /// Tasks that arrived.
     pub tasks: u64,
-    /// Delivered correct.
+    /// Delivered correct (escalated tasks that the people got right included).
     pub correct: u64,
-    /// Delivered wrong.
+    /// Delivered wrong (escalated tasks that the people got wrong included).
     pub wrong: u64,
-    /// Not delivered.
+    /// Not delivered. `correct + wrong + failed = tasks`.
     pub failed: u64,
-    /// Finished by people after the agents gave up.
+    /// Handed to people after the agents gave up (counted in `correct` or `wrong` too).
     pub escalated: u64,
     /// Billed for attempts and rework that did not end in the delivered result.
     pub wasted: Usd,
@@ -143,8 +143,8 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// The metric values of one world, in [`METRICS`] order.
 pub fn metric_values(c: &Counters, l: &Ledger) -> [f64; N_METRICS] {
     let cost = l.total.as_f64();
-    let finished = c.correct + c.wrong + c.failed + c.escalated;
-    let delivered = c.correct + c.wrong + c.escalated;
+    let finished = c.correct + c.wrong + c.failed;
+    let delivered = c.correct + c.wrong;
     let pct = |q: f64| {
         if c.latency_us.is_empty() { f64::NAN } else { c.latency_us.value_at_quantile(q) as f64 / 1e6 }
     };

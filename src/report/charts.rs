@@ -893,13 +893,12 @@ fn draw_breakdown<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow]) -> R<DB> 
 }
 
 fn draw_outcomes<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow]) -> R<DB> {
-    let parts = [
-        ("correct", RGBColor(0, 114, 178)),
-        ("wrong", RGBColor(230, 159, 0)),
-        ("failed", RGBColor(136, 34, 85)),
-        ("escalated", RGBColor(240, 228, 66)),
-    ];
-    let legend: Vec<_> = parts.iter().map(|(n, c)| (Swatch::Fill(*c), n.to_string())).collect();
+    // correct + wrong + failed = tasks. Escalated tasks were finished by people and are
+    // inside correct or wrong, so they are shown as a strip under the bar, not a segment.
+    let parts = [("correct", RGBColor(0, 114, 178)), ("wrong", RGBColor(230, 159, 0)), ("failed", RGBColor(136, 34, 85))];
+    let strip = RGBColor(60, 60, 60);
+    let mut legend: Vec<_> = parts.iter().map(|(n, c)| (Swatch::Fill(*c), n.to_string())).collect();
+    legend.push((Swatch::Fill(strip), "escalated to people (within correct/wrong)".to_string()));
     let top = header(a, "Task outcomes by strategy", &legend)?;
     let sc = Scale { lo: 0.0, hi: 1.0, log: false };
     let col = name_column(a, &names(s))?;
@@ -926,6 +925,13 @@ fn draw_outcomes<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow]) -> R<DB> {
                 text(a, &pct(f), ((x0 + x1) / 2, y0 + bh / 2), 13.0, CC, &ink_on(c))?;
             }
             acc += f;
+        }
+        let esc = r.mean("escalated");
+        if esc.is_finite() && esc > 0.0 {
+            let f = (esc / sum).min(1.0);
+            let x1 = p.x(&sc, f).max(p.l + 2);
+            rect(a, (p.l, y0 + bh + 2), (x1, y0 + bh + 8), &strip)?;
+            text(a, &format!("escalated: {}", pct(f)), (x1 + 6, y0 + bh + 5), 12.0, LC, &MUTED)?;
         }
     }
     Ok(())
@@ -1361,7 +1367,7 @@ mod tests {
         assert!(cost.contains("human team: $47.37 per correct result"), "human reference line label");
         svg(d, "cost_breakdown", &["Mean cost per task by component", "USD per task", "wasted: 22%", "bar cut"]);
         svg(d, "latency", &["Latency percentiles by strategy", "latency (log scale)", "1 min"]);
-        svg(d, "outcomes", &["Task outcomes by strategy", "share of tasks (%)", "escalated", "80%"]);
+        svg(d, "outcomes", &["Task outcomes by strategy", "share of tasks (%)", "escalated to people", "80%"]);
         for chart in ["cost_per_result", "cost_breakdown", "latency", "outcomes"] {
             svg(d, chart, &strategies);
         }

@@ -428,20 +428,23 @@ fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str) -> Option<Mod
         });
     };
     let mut f = Fields::of(cx, node, path)?;
+    // Scales every price of the model (tokens and request fee): the knob for "what if
+    // this model cost k times as much", e.g. in a sweep.
+    let mult = f.num(cx, "price_multiplier", 1.0, Check::NonNeg);
     let price = |f: &mut Fields, cx: &mut Cx, key: &'static str, cat_v: Option<f64>| -> PricePerMtok {
         let v = match cat_v {
             Some(d) => f.num(cx, key, d, Check::NonNeg),
             None => f.num_req(cx, key, Check::NonNeg),
         };
-        PricePerMtok::from_usd_per_mtok(v)
+        PricePerMtok::from_usd_per_mtok(v * mult)
     };
     let input_price = price(&mut f, cx, "input_usd_per_mtok", cat.map(|c| c.input_usd_per_mtok));
     let output_price = price(&mut f, cx, "output_usd_per_mtok", cat.map(|c| c.output_usd_per_mtok));
     let cached_input_price = f
         .num_opt(cx, "cached_input_usd_per_mtok", Check::NonNeg)
         .or(cat.and_then(|c| c.cached_input_usd_per_mtok))
-        .map(PricePerMtok::from_usd_per_mtok);
-    let usd_per_request = usd(f.num(cx, "usd_per_request", 0.0, Check::NonNeg));
+        .map(|p| PricePerMtok::from_usd_per_mtok(p * mult));
+    let usd_per_request = usd(f.num(cx, "usd_per_request", 0.0, Check::NonNeg) * mult);
     let ttft_s = match cat {
         Some(c) => f.dist(cx, "ttft_s", c.ttft_s),
         None => f.dist_req(cx, "ttft_s"),
@@ -736,7 +739,11 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
         let hours_per_task = f.dist_req(cx, "hours_per_task");
         let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::NonNeg);
         let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
-        let teams = f.count(cx, "teams", 1, 1).min(u32::MAX as u64) as u32;
+        let teams = f.count(cx, "teams", 1, 1);
+        if teams > 1_000_000 {
+            cx.err(node.get("teams").and_then(|n| n.line), &f.p("teams"), teams.to_string(), "expected at most 1000000 teams");
+        }
+        let teams = teams.min(1_000_000) as u32;
         f.finish(cx);
         return Some(Strategy {
             name: name.to_string(),
@@ -844,8 +851,9 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
                 s.finish(cx);
                 steps.push(Step { id, agent: agent.unwrap_or(0), after, replicas, merge, reworks, max_rework, on_exhausted });
             }
-            if items.len() > 64 {
-                cx.err(*line, &f.p("steps"), items.len().to_string(), "at most 64 steps per strategy");
+            // Steps are bits of a u64 defect set; bit 63 is the orchestrator's.
+            if items.len() > 63 {
+                cx.err(*line, &f.p("steps"), items.len().to_string(), "at most 63 steps per strategy");
             }
         }
         Some(other) => cx.bad(other, &f.p("steps"), "expected an array of tables ([[strategies.NAME.steps]])"),

@@ -369,7 +369,7 @@ impl<'a> World<'a> {
     // ---- steps ----------------------------------------------------------------------
 
     fn launch_ready(&mut self, t: u32) {
-        let all = if self.n == 64 { u64::MAX } else { (1u64 << self.n) - 1 };
+        let all = (1u64 << self.n) - 1; // n <= 63 (validated)
         let task = &self.tasks[t as usize];
         if task.done == all {
             if task.defects == 0 {
@@ -939,11 +939,16 @@ impl<'a> World<'a> {
                 task.wasted = task.cost;
             }
             Outcome::Escalated => {
+                // Finished by people: correct unless their own error rate struck (then
+                // the root cause is the escalation row). The agents' spend is wasted.
                 c.escalated += 1;
                 if root.is_some() {
+                    c.wrong += 1;
                     c.value -= class.wrong_penalty_usd;
                 } else {
+                    c.correct += 1;
                     c.value += class.value_usd;
+                    self.ledger.bus[task.bu].correct += 1;
                 }
                 task.wasted = task.cost - task.human_cost;
             }
@@ -952,8 +957,8 @@ impl<'a> World<'a> {
             c.sla_met += 1;
         }
         c.wasted += task.wasted;
-        // Root causes are counted for wrong and failed tasks.
-        if let (Some(r), Outcome::Wrong | Outcome::Failed) = (root, outcome) {
+        // Root causes are counted for every task that did not end correct.
+        if let Some(r) = root {
             self.ledger.rows[r].root_causes += 1;
             if systematic {
                 self.ledger.rows[r].systematic_root_causes += 1;

@@ -37,7 +37,7 @@ pub(crate) fn run(
     let mut c = Counters::default();
     let mut rows = Vec::new();
     let mut waiting: VecDeque<TaskSpec> = VecDeque::new();
-    let mut working: Vec<Option<(TaskSpec, Usd)>> = vec![None; h.teams.min(1 << 20) as usize];
+    let mut working: Vec<Option<(TaskSpec, Usd)>> = vec![None; h.teams as usize];
     let mut free: Vec<usize> = (0..working.len()).rev().collect();
     let mut next = stream.next();
     if let Some(s) = next {

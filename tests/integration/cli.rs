@@ -103,11 +103,21 @@ fn outcomes_partition_the_tasks() {
     for r in &reps {
         let n = |c: &str| r[col(c)].parse::<f64>().unwrap();
         assert_eq!(n("tasks"), 60.0);
-        assert_eq!(n("correct") + n("wrong") + n("failed") + n("escalated"), n("tasks"), "{r:?}");
+        assert_eq!(n("correct") + n("wrong") + n("failed"), n("tasks"), "{r:?}");
+        assert!(n("escalated") <= n("correct") + n("wrong"), "{r:?}");
     }
     let (_, tasks) = read_csv(&t.path().join("o/tasks.csv"));
     assert_eq!(tasks.len(), 60 * 3 * 4);
     assert!(tasks.iter().all(|r| ["correct", "wrong", "failed", "escalated"].contains(&r[8].as_str())));
+    // tasks.csv agrees with the metrics: an escalated task is correct unless its root
+    // cause is the escalation (the people erred).
+    for r in &reps {
+        let rows: Vec<&Vec<String>> = tasks.iter().filter(|t| t[0] == r[0] && t[1] == r[2]).collect();
+        let correct = rows.iter().filter(|t| t[8] == "correct" || (t[8] == "escalated" && t[14].is_empty())).count();
+        let escalated = rows.iter().filter(|t| t[8] == "escalated").count();
+        assert_eq!(correct as f64, r[col("correct")].parse::<f64>().unwrap());
+        assert_eq!(escalated as f64, r[col("escalated")].parse::<f64>().unwrap());
+    }
 }
 
 #[test]

@@ -168,15 +168,18 @@ fn invalid_points_fail_before_anything_runs() {
         .args(["sweep", scenario("research-report.toml").to_str().unwrap(), "--vary", "seed=1,2", "--shard", "3/3"])
         .assert()
         .code(2);
-    orchsim(t.path()).args(["sweep", scenario("research-report.toml").to_str().unwrap()]).assert().code(2);
+    let nothing = orchsim(t.path()).args(["sweep", scenario("mmc.toml").to_str().unwrap()]).assert().code(2);
+    assert!(String::from_utf8_lossy(&nothing.get_output().stderr).contains("nothing to sweep"));
 }
 
 #[test]
 fn sweep_vary_table_in_the_file_is_used() {
     let t = tmp("sweep_table");
-    let mut text = std::fs::read_to_string(scenario("research-report.toml")).unwrap();
+    let text = std::fs::read_to_string(scenario("research-report.toml")).unwrap();
+    let at = text.find("[sweep.vary]").expect("the default scenario ships a sweep");
+    let mut text = text[..at].to_string();
     text.push_str(
-        "\n[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n",
+        "[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n",
     );
     std::fs::write(t.path().join("s.toml"), text).unwrap();
     orchsim(t.path()).args(["sweep", "s.toml", "--tasks", "20", "--replications", "2", "--out", "o"]).assert().success();
@@ -191,4 +194,71 @@ fn sweep_vary_table_in_the_file_is_used() {
     assert_eq!(cpt("0"), 0.0);
     assert!((cpt("2") - 0.5 * 20.0).abs() < 1e-9);
     assert!(t.path().join("o/charts/sweep_cheapest.png").is_file(), "two-axis sweeps get a heat map");
+}
+
+#[test]
+fn shipped_sweeps_run_from_their_files_and_command_line_axes_replace_them() {
+    let t = tmp("sweep_shipped");
+    for f in ["research-report.toml", "coordination-tax.toml", "code-review.toml"] {
+        let text = std::fs::read_to_string(scenario(f)).unwrap();
+        assert!(text.contains("[sweep.vary]"), "{f} ships a ready-made sweep");
+    }
+    orchsim(t.path())
+        .args([
+            "sweep",
+            scenario("coordination-tax.toml").to_str().unwrap(),
+            "--tasks",
+            "20",
+            "--replications",
+            "2",
+            "--out",
+            "c",
+            "--no-charts",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    let (h, _) = read_csv(&t.path().join("c/sweep.csv"));
+    assert_eq!(&h[1..3], ["strategies.pipeline.handoff_tokens", "strategies.pipeline.platform.usd_per_task"]);
+    orchsim(t.path())
+        .args([
+            "sweep",
+            scenario("coordination-tax.toml").to_str().unwrap(),
+            "--tasks",
+            "20",
+            "--replications",
+            "2",
+            "--out",
+            "d",
+            "--no-charts",
+            "--quiet",
+        ])
+        .args(["--vary", "agents.frontier.error_rate=0.2,0.4"])
+        .assert()
+        .success();
+    let (h, rows) = read_csv(&t.path().join("d/sweep.csv"));
+    assert_eq!(h[1], "agents.frontier.error_rate");
+    assert_eq!(h[2], "strategy", "the file's axes are replaced, not added to");
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<std::collections::BTreeSet<_>>().len(), 2);
+}
+
+#[test]
+fn a_price_multiplier_scales_a_models_bill_exactly() {
+    let t = tmp("price_multiplier");
+    for (out, m) in [("a", "1"), ("b", "3")] {
+        orchsim(t.path())
+            .args(["run", "--tasks", "30", "--replications", "2", "--no-charts", "--quiet", "--out", out])
+            .args(["--set", "agents.generalist.input_tokens=2000", "--set", "agents.generalist.output_tokens=500"])
+            .args(["--set", &format!("models.gpt-4o.price_multiplier={m}")])
+            .assert()
+            .success();
+    }
+    let cost = |d: &str| -> i128 {
+        let (h, rows) = read_csv(&t.path().join(d).join("replications.csv"));
+        let c = h.iter().position(|x| x == "cost_usd").unwrap();
+        rows.iter().filter(|r| r[2] == "single").map(|r| pico(&r[c])).sum()
+    };
+    // Transient errors are not billed and the error draws do not depend on prices, so
+    // the single agent's bill scales exactly.
+    assert_eq!(cost("b"), 3 * cost("a"));
 }

@@ -657,7 +657,8 @@ fn default_scenario_breakdowns_add_up_exactly() {
             assert_eq!(w.task_rows.iter().map(|t| t.cost).sum::<Usd>(), total, "{name} rep {r}: tasks");
             assert_eq!(w.ledger.rows.len(), w.row_names.len());
             let c = &w.counters;
-            assert_eq!(c.correct + c.wrong + c.failed + c.escalated, c.tasks, "{name} rep {r}: outcomes");
+            assert_eq!(c.correct + c.wrong + c.failed, c.tasks, "{name} rep {r}: outcomes");
+            assert!(c.escalated <= c.correct + c.wrong, "{name} rep {r}: escalated tasks are delivered");
             assert_eq!(c.tasks, 150);
         }
     }
