@@ -234,3 +234,37 @@ fn default_single_agent_question_costs_one_cent_exactly() {
         assert_eq!(r[c], "0.6", "60 tasks x $0.01");
     }
 }
+
+#[test]
+fn trace_arrivals_replay_a_recorded_workload() {
+    let t = tmp("trace");
+    std::fs::write(t.path().join("arrivals.csv"), "id,at_s\n1,0\n2,0.5\n3,10\n4,10\n5,3600\n").unwrap();
+    let text = r#"
+name = "trace"
+replications = 2
+[workload]
+tasks = 5
+arrivals = { process = "trace", file = "arrivals.csv", column = "at_s" }
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 10
+[agents.a]
+model = "m"
+[strategies.s]
+steps = [{ id = "x", agent = "a" }]
+"#;
+    std::fs::write(t.path().join("t.toml"), text).unwrap();
+    orchsim(t.path()).args(["run", "t.toml", "--task-log", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let (_, rows) = read_csv(&t.path().join("o/tasks.csv"));
+    let arrivals: Vec<&str> = rows.iter().filter(|r| r[0] == "0").map(|r| r[5].as_str()).collect();
+    assert_eq!(arrivals, ["0", "0.5", "10", "10", "3600"]);
+    // Unsorted times, a missing column and too few rows are reported, with exit 2.
+    std::fs::write(t.path().join("arrivals.csv"), "id,at_s\n1,5\n2,1\n").unwrap();
+    let a = orchsim(t.path()).args(["validate", "t.toml"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("arrivals.csv:3"));
+    std::fs::write(t.path().join("t2.toml"), text.replace("\"at_s\"", "\"when\"")).unwrap();
+    let a = orchsim(t.path()).args(["validate", "t2.toml"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("workload.arrivals.column = \"when\""));
+}
