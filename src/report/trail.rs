@@ -38,31 +38,51 @@ fn chain(prev: &str, content: &str) -> String {
     hex(&h.finalize())
 }
 
+/// Lowercase hex into a fixed buffer (no allocation per line).
+fn hex_into(bytes: &[u8], out: &mut [u8; 64]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[(b >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(b & 15) as usize];
+    }
+}
+
 /// Writes the chained trail to `dest` from a header (a JSON object without `hash`)
 /// and the worlds' part files, in order; removes the parts.
 pub fn assemble(dest: &Path, header: &serde_json::Value, parts: &[&Path]) -> Result<TrailSummary> {
     let file = File::create(dest).map_err(|e| Error::io(dest, e))?;
     let mut out = BufWriter::with_capacity(1 << 16, file);
     let mut whole = Sha256::new();
-    let mut prev = GENESIS.to_string();
+    let mut prev = [0u8; 64];
+    prev.copy_from_slice(GENESIS.as_bytes());
     let mut lines = 0u64;
-    let mut emit = |content: &str, prev: &mut String, out: &mut BufWriter<File>| -> std::io::Result<()> {
-        let hash = chain(prev, content);
-        let body = content.strip_suffix('}').unwrap_or(content);
-        let line = format!("{body},\"hash\":\"{hash}\"}}\n");
-        whole.update(line.as_bytes());
-        out.write_all(line.as_bytes())?;
-        *prev = hash;
+    // One line: content without its closing brace, then `,"hash":"<hex>"}` and a newline.
+    let mut emit = |content: &[u8], prev: &mut [u8; 64], out: &mut BufWriter<File>| -> std::io::Result<()> {
+        let mut h = Sha256::new();
+        h.update(&prev[..]);
+        h.update(content);
+        hex_into(&h.finalize(), prev);
+        let body = content.strip_suffix(b"}").unwrap_or(content);
+        for piece in [body, b",\"hash\":\"", &prev[..], b"\"}\n"] {
+            whole.update(piece);
+            out.write_all(piece)?;
+        }
         lines += 1;
         Ok(())
     };
     let head = serde_json::to_string(header).map_err(|e| Error::Other(e.to_string()))?;
-    emit(&head, &mut prev, &mut out).map_err(|e| Error::io(dest, e))?;
+    emit(head.as_bytes(), &mut prev, &mut out).map_err(|e| Error::io(dest, e))?;
+    let mut buf = Vec::with_capacity(512);
     for p in parts {
         let f = File::open(p).map_err(|e| Error::io(p, e))?;
-        for line in BufReader::new(f).lines() {
-            let line = line.map_err(|e| Error::io(p, e))?;
-            emit(&line, &mut prev, &mut out).map_err(|e| Error::io(dest, e))?;
+        let mut r = BufReader::with_capacity(1 << 16, f);
+        loop {
+            buf.clear();
+            if r.read_until(b'\n', &mut buf).map_err(|e| Error::io(p, e))? == 0 {
+                break;
+            }
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            emit(line, &mut prev, &mut out).map_err(|e| Error::io(dest, e))?;
         }
     }
     out.flush().map_err(|e| Error::io(dest, e))?;
@@ -71,7 +91,7 @@ pub fn assemble(dest: &Path, header: &serde_json::Value, parts: &[&Path]) -> Res
     for p in parts {
         let _ = std::fs::remove_file(p);
     }
-    Ok(TrailSummary { lines, final_hash: prev, sha256: hex(&whole.finalize()) })
+    Ok(TrailSummary { lines, final_hash: String::from_utf8_lossy(&prev).into_owned(), sha256: hex(&whole.finalize()) })
 }
 
 /// Where and why a trail fails verification.
