@@ -34,13 +34,15 @@ impl Purpose {
 
 /// The stream for (master seed, replication, purpose, key).
 ///
-/// The 256-bit ChaCha key is the SHA-256 of the four inputs, each length-prefixed, so
-/// distinct inputs give unrelated streams and the mapping is stable across platforms.
+/// The replication enters only through its seed ([`replication_seed`]), so replication
+/// `r` of a run with seed `s` is replication 0 of a run with seed
+/// `replication_seed(s, r)`: any single replication can be re-run on its own. The
+/// 256-bit ChaCha key is the SHA-256 of the inputs, each length-prefixed, so distinct
+/// inputs give unrelated streams and the mapping is stable across platforms.
 pub fn stream(seed: u64, replication: u64, purpose: Purpose, key: &str) -> SimRng {
     let mut h = Sha256::new();
-    h.update(b"orchsim-stream-v1");
-    h.update(seed.to_le_bytes());
-    h.update(replication.to_le_bytes());
+    h.update(b"orchsim-stream-v2");
+    h.update(replication_seed(seed, replication).to_le_bytes());
     let tag = purpose.tag();
     h.update((tag.len() as u64).to_le_bytes());
     h.update(tag);
@@ -52,9 +54,13 @@ pub fn stream(seed: u64, replication: u64, purpose: Purpose, key: &str) -> SimRn
     ChaCha8Rng::from_seed(bytes)
 }
 
-/// The seed reported for replication `r` of a run with master seed `seed`
-/// (`replications.csv`'s `seed` column): a stable 63-bit digest of both.
+/// The seed of replication `r` of a run with master seed `seed` (`replications.csv`'s
+/// `seed` column): the master seed itself for replication 0, else a stable 63-bit
+/// digest of both.
 pub fn replication_seed(seed: u64, replication: u64) -> u64 {
+    if replication == 0 {
+        return seed;
+    }
     let mut h = Sha256::new();
     h.update(b"orchsim-replication-v1");
     h.update(seed.to_le_bytes());
@@ -82,5 +88,8 @@ mod tests {
         assert_ne!(draw(1, 0, Purpose::Strategy, "a"), draw(1, 0, Purpose::Strategy, "b"));
         // Length prefixes keep ("ab","") and ("a","b")-style concatenations apart.
         assert_ne!(draw(1, 0, Purpose::Tasks, "x"), draw(1, 0, Purpose::Strategy, "x"));
+        // Replication r of seed s is replication 0 of seed replication_seed(s, r).
+        assert_eq!(draw(5, 3, Purpose::Tasks, ""), draw(replication_seed(5, 3), 0, Purpose::Tasks, ""));
+        assert_eq!(replication_seed(5, 0), 5);
     }
 }

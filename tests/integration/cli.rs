@@ -268,3 +268,22 @@ steps = [{ id = "x", agent = "a" }]
     let a = orchsim(t.path()).args(["validate", "t2.toml"]).assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("workload.arrivals.column = \"when\""));
 }
+
+#[test]
+fn any_replication_reruns_alone_from_its_seed() {
+    let t = tmp("rerun_replication");
+    run_small(t.path(), "all", &[]);
+    let (_, rows) = read_csv(&t.path().join("all/replications.csv"));
+    let third: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "2").collect();
+    let seed = third[0][1].clone();
+    orchsim(t.path())
+        .args(["run", "--tasks", "60", "--replications", "1", "--no-charts", "--quiet", "--out", "one", "--seed", &seed])
+        .assert()
+        .success();
+    let (_, alone) = read_csv(&t.path().join("one/replications.csv"));
+    assert_eq!(alone.len(), third.len());
+    for (a, b) in alone.iter().zip(third) {
+        assert_eq!(a[1], seed);
+        assert_eq!(a[2..], b[2..], "replication 2 re-run alone with its seed");
+    }
+}

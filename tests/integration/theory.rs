@@ -202,12 +202,12 @@ fn mm1_wait_matches_erlang_c() {
 
 #[test]
 fn mm2_wait_matches_erlang_c() {
-    check_mmc(2, 0.8, 50_000, 12, 0.12);
+    check_mmc(2, 0.8, 50_000, 16, 0.12);
 }
 
 #[test]
 fn mm5_wait_matches_erlang_c() {
-    check_mmc(5, 0.8, 50_000, 12, 0.12);
+    check_mmc(5, 0.8, 50_000, 16, 0.12);
 }
 
 /// ρ = 0.95: waits are long and strongly correlated (relaxation ≈ 300 service times at
