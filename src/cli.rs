@@ -86,7 +86,7 @@ pub struct RunArgs {
     /// Override any scenario field: `--set agents.researcher.error_rate=0.1`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
-    /// Output folder [default: output/<scenario name>/].
+    /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads [default: one per core]. Never changes the results.
@@ -128,7 +128,7 @@ pub struct SweepArgs {
     /// Master seed (overrides `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output folder [default: output/<scenario name>-sweep/].
+    /// Output folder [default: output/NAME-sweep/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads [default: one per core]. Never changes the results.

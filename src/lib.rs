@@ -14,6 +14,18 @@
 //! **Replication.** One independent run of every strategy on the same task stream
 //! (common random numbers); results are aggregated with Student-t 95% intervals.
 //!
+//! **Sweep.** A grid of overrides of any scenario field, each point run like a scenario
+//! ([`sweep`]); resumable, shardable, merged byte for byte.
+//!
+//! **Audit.** Every charge lands in an exact ledger (pico-dollars) by step, agent and
+//! business unit; `--audit` adds a hash-chained event trail; [`audit`] replays runs bit
+//! for bit and classifies faults as systematic or stochastic.
+//!
+//! Data flow: [`scenario`] (TOML -> tree -> overrides -> typed [`model::Scenario`]) ->
+//! [`experiment`] (worlds on rayon) -> [`workflow`] (one world per replication and
+//! strategy, on the [`engine`]) -> [`economics`] (ledger, metrics) -> [`report`] (CSV,
+//! manifest, charts, trail). The binary ([`cli`]) is a thin layer over [`commands`].
+//!
 //! ```text
 //! task --> research --> verification --> summarization --> formatting --> quality check --> delivered
 //!              ^                                                              |
