@@ -129,7 +129,10 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let out = plan.out.clone().unwrap_or_else(|| default_out(&sc.name));
     let units = sc.replications as u64 * sc.strategies.len() as u64;
     let bar = progress_bar(units, plan.quiet, "worlds");
-    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    if plan.audit {
+        // The trail is streamed into the output folder while the worlds run.
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    }
     let output = compute_loaded(loaded.clone(), plan, &|| bar.inc(1), &out)?;
     bar.finish_and_clear();
     write_run(plan, &output, &out)?;
