@@ -189,10 +189,23 @@ pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
     for f in files {
         match scenario::load(Some(f), &[]) {
             Ok(l) => {
+                // A [sweep.vary] table is checked too: every point of its grid.
+                let mut grid = String::new();
+                if l.tree.get("sweep").is_some() {
+                    let plan = crate::sweep::SweepPlan { scenario: f.clone(), ..Default::default() };
+                    match crate::sweep::prepare(&plan) {
+                        Ok(p) => grid = format!(", sweep of {} points", p.points.len()),
+                        Err(Error::Invalid(d)) => {
+                            all.extend(d);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 if !quiet {
                     let sc = &l.scenario;
                     crate::sayln!(
-                        "ok: {} ({}: {} strategies, {} agents, {} models, {} tasks x {} replications)",
+                        "ok: {} ({}: {} strategies, {} agents, {} models, {} tasks x {} replications{grid})",
                         f.display(),
                         sc.name,
                         sc.strategies.len(),

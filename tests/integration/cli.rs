@@ -294,8 +294,12 @@ fn no_progress_bar_or_noise_when_stderr_is_not_a_terminal() {
     let a = orchsim(t.path()).args(["run", "--tasks", "20", "--replications", "2", "--no-charts", "--out", "o"]).assert().success();
     assert!(a.get_output().stderr.is_empty(), "{}", String::from_utf8_lossy(&a.get_output().stderr));
     let s = scenario("research-report.toml");
-    let a = orchsim(t.path()).args(["sweep", s.to_str().unwrap(), "--tasks", "10", "--replications", "2", "--no-charts", "--out", "s"]).assert().success();
+    let a = orchsim(t.path())
+        .args(["sweep", s.to_str().unwrap(), "--tasks", "10", "--replications", "2", "--no-charts", "--out", "s"])
+        .assert()
+        .success();
     assert!(a.get_output().stderr.is_empty());
-    let q = orchsim(t.path()).args(["run", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet", "--out", "q"]).assert().success();
+    let q =
+        orchsim(t.path()).args(["run", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet", "--out", "q"]).assert().success();
     assert!(q.get_output().stdout.is_empty(), "--quiet prints nothing");
 }

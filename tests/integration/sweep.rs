@@ -262,3 +262,17 @@ fn a_price_multiplier_scales_a_models_bill_exactly() {
     // the single agent's bill scales exactly.
     assert_eq!(cost("b"), 3 * cost("a"));
 }
+
+#[test]
+fn validate_checks_every_point_of_a_files_sweep_with_its_line() {
+    let t = tmp("validate_sweep");
+    let text = std::fs::read_to_string(scenario("research-report.toml")).unwrap();
+    let at = text.find("[sweep.vary]").unwrap();
+    std::fs::write(t.path().join("s.toml"), format!("{}[sweep.vary]\n\"agents.generalist.error_rate\" = [0.1, 3]\n", &text[..at])).unwrap();
+    let line = text[..at].lines().count() + 2;
+    let a = orchsim(t.path()).args(["validate", "s.toml"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains(&format!("s.toml:{line}: agents.generalist.error_rate = 3: must be between 0 and 1")), "{err}");
+    let ok = orchsim(t.path()).args(["validate", scenario("coordination-tax.toml").to_str().unwrap()]).assert().success();
+    assert!(String::from_utf8_lossy(&ok.get_output().stdout).contains("sweep of 36 points"));
+}
