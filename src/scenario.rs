@@ -103,7 +103,7 @@ pub fn from_tree_labelled(tree: &Node, file: &str, base_dir: &Path, override_lab
     if !cx.diags.is_empty() {
         let mut d = cx.diags;
         for x in &mut d {
-            if x.line.is_none() && !x.value.is_empty() {
+            if x.line.is_none() {
                 x.file = override_label.to_string();
             }
         }

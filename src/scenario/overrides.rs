@@ -2,7 +2,8 @@
 //!
 //! A path is dotted (`agents.researcher.error_rate`); a segment may be quoted to hold
 //! dots (`models."gpt-4.1".input_usd_per_mtok`); inside an array of tables a segment
-//! names the element whose `id` equals it (`strategies.pipeline.steps.verify.max_rework`)
+//! names the element whose `id` (steps) or `name` (task classes) equals it
+//! (`strategies.pipeline.steps.verify.max_rework`, `workload.classes.brief.difficulty`)
 //! or, failing that, its 0-based index.
 
 use super::tree::{Node, Value};
@@ -53,6 +54,12 @@ pub fn split_path(path: &str) -> Result<Vec<String>, PathError> {
     Ok(segs)
 }
 
+/// Whether an array element is the one a path segment names: by its `id` (steps) or
+/// its `name` (task classes).
+fn names(n: &Node, seg: &str) -> bool {
+    ["id", "name"].iter().any(|k| matches!(n.get(k).map(|v| &v.value), Some(Value::Str(s)) if s == seg))
+}
+
 /// Sets `path` to `value` in `root`, creating intermediate tables as needed.
 pub fn set(root: &mut Node, path: &str, value: Node) -> Result<(), PathError> {
     let segs = split_path(path)?;
@@ -100,10 +107,7 @@ pub fn get<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
     for seg in &segs {
         node = match &node.value {
             Value::Table(_) => node.get(seg)?,
-            Value::Array(items) => items
-                .iter()
-                .find(|n| matches!(n.get("id").map(|v| &v.value), Some(Value::Str(s)) if s == seg))
-                .or_else(|| seg.parse::<usize>().ok().and_then(|k| items.get(k)))?,
+            Value::Array(items) => items.iter().find(|n| names(n, seg)).or_else(|| seg.parse::<usize>().ok().and_then(|k| items.get(k)))?,
             _ => return None,
         };
     }
@@ -126,6 +130,8 @@ mod tests {
     fn sets_by_id_inside_arrays_and_creates_tables() {
         let mut doc = parse_document("[strategies.p]\n[[strategies.p.steps]]\nid = \"a\"\n[[strategies.p.steps]]\nid = \"b\"\n").unwrap();
         set(&mut doc, "strategies.p.steps.b.max_rework", parse_value("5")).unwrap();
+        set(&mut doc, "strategies.p.steps.0.replicas", parse_value("3")).unwrap();
+        assert_eq!(get(&doc, "strategies.p.steps.a.replicas").unwrap().value, Value::Int(3));
         set(&mut doc, "models.m.error_rate", parse_value("0.1")).unwrap();
         assert_eq!(get(&doc, "strategies.p.steps.b.max_rework").unwrap().value, Value::Int(5));
         assert_eq!(get(&doc, "models.m.error_rate").unwrap().value, Value::Float(0.1));

@@ -31,6 +31,11 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// Bit `i` of a step set (none past 63: more steps are rejected anyway).
+fn bit(i: usize) -> u64 {
+    1u64.checked_shl(i as u32).unwrap_or(0)
+}
+
 fn join_path(base: &str, key: &str) -> String {
     let quoted = key.is_empty() || key.contains(['.', '"', ' ']);
     let k = if quoted { format!("\"{key}\"") } else { key.to_string() };
@@ -459,11 +464,22 @@ fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str) -> Option<Mod
             Dist::Const(1.0)
         }
     };
-    if let Dist::Const(v) = output_tokens_per_s {
-        if v <= 0.0 {
-            if let Some(n) = node.get("output_tokens_per_s") {
-                cx.bad(n, &f.p("output_tokens_per_s"), "expected a positive number");
-            }
+    // A speed of zero would stall an attempt forever: constants, uniform lower bounds
+    // and empirical values must be positive, and counts are not speeds.
+    let stalls = match &output_tokens_per_s {
+        Dist::Const(v) => *v <= 0.0,
+        Dist::Uniform(a, _) => *a <= 0.0,
+        Dist::Empirical(v) => v.iter().any(|x| *x <= 0.0),
+        Dist::Poisson(_) => true,
+        _ => false,
+    };
+    if stalls {
+        if let Some(n) = node.get("output_tokens_per_s") {
+            cx.bad(
+                n,
+                &f.p("output_tokens_per_s"),
+                "expected a speed that cannot be zero (a positive number, or a distribution with positive support)",
+            );
         }
     }
     let max_concurrency = match f.take("max_concurrency") {
@@ -561,6 +577,20 @@ fn agent(
         r.finish(cx);
         rv
     });
+    // A reviewer's own mistakes are its misses and false alarms; it puts no defects
+    // into the work, so a worker's error rate or systematic fault would be ignored.
+    if review.is_some() {
+        for key in ["error_rate", "systematic"] {
+            if let Some(n) = node.get(key).filter(|n| !matches!(n.value, Value::Int(0)) && !matches!(n.value, Value::Float(x) if x == 0.0))
+            {
+                cx.bad(
+                    n,
+                    &f.p(key),
+                    "a reviewer introduces no defects: model its mistakes with review.recall and review.false_positive_rate",
+                );
+            }
+        }
+    }
     f.finish(cx);
     Some(Agent {
         name: name.to_string(),
@@ -768,6 +798,7 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
     };
 
     let mut steps: Vec<Step> = Vec::new();
+    let mut ancestors: Vec<u64> = Vec::new();
     match f.take("steps") {
         Some(Node { value: Value::Array(items), line }) => {
             if items.is_empty() {
@@ -820,7 +851,14 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
                         vec![]
                     }
                 };
-                let replicas = s.count(cx, "replicas", 1, 1).min(1000) as u32;
+                // Upstream steps (reachable through `after`), as a bit set.
+                let upstream = after.iter().fold(0u64, |m, &p| m | bit(p) | ancestors.get(p).copied().unwrap_or(0));
+                ancestors.push(upstream);
+                let replicas = s.count(cx, "replicas", 1, 1);
+                if replicas > 1000 {
+                    cx.bad(it.get("replicas").unwrap_or(it), &s.p("replicas"), "expected at most 1000 replicas");
+                }
+                let replicas = replicas.min(1000) as u32;
                 let merge = s.choice(cx, "merge", Merge::All, &[("all", Merge::All), ("vote", Merge::Vote)]);
                 let is_reviewer = agent.map(|a| agents[a].review.is_some()).unwrap_or(false);
                 let reworks_node = s.take("reworks");
@@ -830,12 +868,27 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
                         if !is_reviewer && agent.is_some() {
                             cx.bad(n, &p, "only a reviewer step (an agent with `review`) sends work back");
                         }
-                        step_ix(cx, n, &p)
+                        let r = step_ix(cx, n, &p);
+                        // Rework reruns the steps between the target and the reviewer, so
+                        // the target must feed the reviewer.
+                        if let Some(r) = r.filter(|&r| upstream & bit(r) == 0) {
+                            cx.bad(
+                                n,
+                                &p,
+                                format!("step `{}` is not upstream of this reviewer (not reachable through `after`)", steps[r].id),
+                            );
+                        }
+                        r
                     }
                     None if is_reviewer => {
-                        let r = steps.iter().rposition(|st| agents[st.agent].review.is_none());
+                        let r = (0..steps.len()).rev().find(|&k| upstream & bit(k) != 0 && agents[steps[k].agent].review.is_none());
                         if r.is_none() {
-                            cx.err(it.line, &spath, String::new(), "a reviewer step needs an earlier worker step to send work back to");
+                            cx.err(
+                                it.line,
+                                &spath,
+                                String::new(),
+                                "a reviewer step needs a worker step upstream of it to send work back to",
+                            );
                         }
                         r
                     }
@@ -892,7 +945,14 @@ fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], 
         .map(|mut r| {
             let d = Retry::default();
             let rt = Retry {
-                max_attempts: r.count(cx, "max_attempts", 1, 1).min(10_000) as u32,
+                max_attempts: {
+                    let m = r.count(cx, "max_attempts", 1, 1);
+                    if m > 10_000 {
+                        let n = node.get("retry").and_then(|x| x.get("max_attempts"));
+                        cx.err(n.and_then(|n| n.line), &r.p("max_attempts"), m.to_string(), "expected at most 10000 attempts");
+                    }
+                    m.min(10_000) as u32
+                },
                 backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::NonNeg),
                 backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::Pos),
                 backoff_max_s: r.num(cx, "backoff_max_s", d.backoff_max_s, Check::NonNeg),
