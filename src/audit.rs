@@ -37,6 +37,14 @@ pub fn verify_only(dir: &Path) -> Result<String> {
             Err(e) => problems.push(format!("{name}: {e}")),
         }
     }
+    for input in m["inputs"].as_array().into_iter().flatten() {
+        let (Some(f), Some(want)) = (input["file"].as_str(), input["sha256"].as_str()) else { continue };
+        match std::fs::read(f) {
+            Ok(b) if report::sha256_hex(&b) == want => {}
+            Ok(_) => problems.push(format!("input {f}: sha256 differs from the manifest (the input changed since the run)")),
+            Err(e) => problems.push(format!("input {f}: {e}")),
+        }
+    }
     let mut trail_note = String::new();
     if let Some(t) = m.get("trail") {
         let path = dir.join("events.jsonl");
@@ -256,16 +264,12 @@ fn evidence_from_trail(path: &Path) -> Result<Evidence> {
                 *ev.tasks_by_class.entry(st.clone()).or_default().entry(c.clone()).or_default() += 1;
                 class_of.insert((rep, st, task), c);
             }
-            "attempt_ended" if v["outcome"] == "success" => {
+            // One entry per execution of a worker step (replicas merged), in order.
+            "step_completed" => {
                 let step = v["step"].as_str().unwrap_or("").to_string();
                 let c = class_of.get(&(rep, st.clone(), task)).cloned().unwrap_or_default();
-                ev.steps.entry((st, step)).or_default().runs.entry((rep, task)).or_insert_with(|| (c, Vec::new())).1.push(false);
-            }
-            "defect_introduced" => {
-                let step = v["step"].as_str().unwrap_or("").to_string();
-                if let Some(last) = ev.steps.entry((st, step)).or_default().runs.get_mut(&(rep, task)).and_then(|r| r.1.last_mut()) {
-                    *last = true;
-                }
+                let defective = v["defective"].as_bool().unwrap_or(false);
+                ev.steps.entry((st, step)).or_default().runs.entry((rep, task)).or_insert_with(|| (c, Vec::new())).1.push(defective);
             }
             "task_finished" => {
                 if let Some(root) = v["root_cause"].as_str() {

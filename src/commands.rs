@@ -156,6 +156,9 @@ pub fn run(plan: &RunPlan) -> Result<()> {
 /// Writes the files of a run (each atomically), the manifest last.
 pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut keep: Vec<&str> = output.files.iter().map(|(n, _)| n.as_str()).collect();
+    keep.push("manifest.json");
+    report::remove_stale(out, &keep)?;
     let mut digests = Vec::new();
     for (name, bytes) in &output.files {
         write_atomic(&out.join(name), bytes)?;
@@ -177,8 +180,11 @@ pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
 
 /// `orchsim plot`: (re)draws the charts of a run or sweep folder from its files alone.
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    use report::charts::ChartError as C;
     report::charts::render_dir(dir).map_err(|e| match e {
-        report::charts::ChartError::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
+        C::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
+        // Unreadable or malformed input files are invalid input (exit 2).
+        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::Json { .. } => Error::Usage(format!("charts: {e}")),
         e => Error::Other(format!("charts: {e}")),
     })
 }

@@ -31,6 +31,9 @@ pub struct Scenario {
     pub strategies: Vec<Strategy>,
     /// Business units, in first-appearance order among the task classes.
     pub business_units: Vec<String>,
+    /// Input files the scenario read (trace arrivals): `(path, sha256)`, recorded in
+    /// manifests so that a replay can tell when an input changed.
+    pub inputs: Vec<(String, String)>,
 }
 
 /// A priced, rate-limited LLM endpoint.

@@ -32,6 +32,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Every file and folder that orchsim writes into an output folder.
+pub const OUTPUTS: &[&str] = &[
+    "summary.csv",
+    "replications.csv",
+    "agents.csv",
+    "business_units.csv",
+    "tasks.csv",
+    "events.jsonl",
+    "manifest.json",
+    "audit.csv",
+    "sweep.csv",
+    "sweep_replications.csv",
+    "sweep_plan.json",
+    "charts",
+    "parts",
+];
+
+/// Removes orchsim's own outputs from `dir` except those in `keep`, so that a folder
+/// reused for another run holds no stale file (an old trail or task log that `audit`
+/// would otherwise read). Files orchsim does not write are never touched.
+pub fn remove_stale(dir: &Path, keep: &[&str]) -> Result<()> {
+    for name in OUTPUTS.iter().filter(|n| !keep.contains(n)) {
+        let p = dir.join(name);
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else if p.exists() {
+            std::fs::remove_file(&p)
+        } else {
+            Ok(())
+        };
+        r.map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
 /// Formats a float for CSV: shortest round-trip decimal, `inf`, `-inf` or `NaN`.
 pub fn fmt_f64(x: f64) -> String {
     if x.is_nan() {

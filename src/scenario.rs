@@ -33,7 +33,11 @@ impl Source {
     pub fn read(path: &Path) -> Result<Source> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::invalid(&path.display().to_string(), "", "", format!("cannot read scenario: {e}")))?;
-        Ok(Source { file: path.display().to_string(), text, base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default() })
+        // Relative paths inside the scenario resolve against its folder, recorded as an
+        // absolute path so that a replay from another directory finds them.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base_dir = parent.canonicalize().unwrap_or_else(|_| parent.to_path_buf());
+        Ok(Source { file: path.display().to_string(), text, base_dir })
     }
 
     /// The built-in default scenario.

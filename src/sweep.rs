@@ -258,10 +258,22 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
                 )));
             }
         }
-    } else if parts.exists() {
-        std::fs::remove_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+    }
+    // A fresh sweep keeps nothing; a resumed one keeps its plan and computed points.
+    let keep: &[&str] = if plan.resume { &["parts", "sweep_plan.json"] } else { &[] };
+    if out.exists() {
+        crate::report::remove_stale(&out, keep)?;
     }
     std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+    // Temporary files of a killed run are never read; tidy them away.
+    for dir in [&out, &parts] {
+        for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     write_atomic(&plan_path, &prep.plan_json)?;
     let axis_paths: Vec<String> = prep.axes.iter().map(|a| a.path.clone()).collect();
     let n = prep.points.len();
@@ -426,6 +438,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> 
         }
     }
     let Some(plan) = plan else { return Err(Error::Usage("merge: no folders given".into())) };
+    if dirs.iter().any(|d| d.canonicalize().ok() == out.canonicalize().ok() && out.exists()) {
+        return Err(Error::Usage(format!("merge: --out {} must not be one of the shard folders", out.display())));
+    }
+    if out.exists() {
+        crate::report::remove_stale(out, &[])?;
+    }
     let v: J = serde_json::from_slice(&plan).map_err(|e| Error::Other(format!("sweep_plan.json: {e}")))?;
     let n = v["points"].as_u64().unwrap_or(0) as usize;
     let parts_out = out.join("parts");

@@ -79,11 +79,11 @@ pub fn set(root: &mut Node, path: &str, value: Node) -> Result<(), PathError> {
                 &mut entries[pos].1
             }
             Value::Array(items) => {
-                let by_id = items.iter().position(|n| matches!(n.get("id").map(|v| &v.value), Some(Value::Str(s)) if s == seg));
+                let by_id = items.iter().position(|n| names(n, seg));
                 let pos = match by_id.or_else(|| seg.parse::<usize>().ok().filter(|&k| k < items.len())) {
                     Some(p) => p,
                     None => {
-                        return Err(PathError(format!("`{}` has no element with id `{seg}`", segs[..i].join("."))));
+                        return Err(PathError(format!("`{}` has no element with id or name `{seg}`", segs[..i].join("."))));
                     }
                 };
                 &mut items[pos]

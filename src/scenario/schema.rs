@@ -15,11 +15,13 @@ use crate::model::*;
 pub(crate) struct Cx<'a> {
     pub(crate) file: &'a str,
     pub(crate) diags: Vec<Diagnostic>,
+    /// Input files read, with their SHA-256.
+    pub(crate) inputs: Vec<(String, String)>,
 }
 
 impl<'a> Cx<'a> {
     pub(crate) fn new(file: &'a str) -> Self {
-        Cx { file, diags: Vec::new() }
+        Cx { file, diags: Vec::new(), inputs: Vec::new() }
     }
 
     pub(crate) fn err(&mut self, line: Option<u32>, path: &str, value: String, expected: impl Into<String>) {
@@ -410,7 +412,19 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     if !cx.diags.is_empty() {
         return None;
     }
-    Some(Scenario { name, description, seed, replications: replications as u32, models, agents, workload, strategies, business_units: bus })
+    let inputs = cx.inputs.clone();
+    Some(Scenario {
+        name,
+        description,
+        seed,
+        replications: replications as u32,
+        models,
+        agents,
+        workload,
+        strategies,
+        business_units: bus,
+        inputs,
+    })
 }
 
 fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str) -> Option<Model> {
@@ -727,13 +741,15 @@ fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String>) -> Optio
 }
 
 fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<u32>) -> Option<Vec<f64>> {
-    let mut rdr = match csv::Reader::from_path(path) {
-        Ok(r) => r,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) => {
             cx.err(line, "workload.arrivals.file", format!("{shown:?}"), format!("cannot be read: {e}"));
             return None;
         }
     };
+    cx.inputs.push((path.display().to_string(), crate::report::sha256_hex(&bytes)));
+    let mut rdr = csv::Reader::from_reader(bytes.as_slice());
     let col = match rdr.headers() {
         Ok(h) => h.iter().position(|c| c == column),
         Err(_) => None,

@@ -61,6 +61,12 @@ struct Call {
     agent: u32,
     model: u32,
     then_step: u32,
+    /// The task's live-cost slot this call works for: its step (a per-step
+    /// orchestrator call works for the step it plans), or `n` for a per-task plan.
+    live: u32,
+    /// The epoch of that step when the call was issued; a rework bumps the epoch, and
+    /// calls of an older epoch are stale: billed as waste, their result dropped.
+    epoch: u32,
     attempt: u32,
     enqueued: SimTime,
     cached_in: u64,
@@ -115,8 +121,13 @@ struct Task {
     difficulty: f64,
     done: u64,
     launched: u64,
+    /// Worker steps whose current output is defective (bits 0..63).
     defects: u64,
+    /// The orchestrator's defective plans: bit s for its plan of step s (per step), or
+    /// `ORCH_BIT` for its plan of the whole task (per task).
+    orch_defects: u64,
     systematic: u64,
+    epoch: Vec<u32>,
     in_flight: u32,
     stopped: bool,
     escalating: bool,
@@ -199,11 +210,12 @@ impl<'a> World<'a> {
             // Steps only follow earlier steps, so ancestors of predecessors are known.
             ancestors[s] = (0..s).filter(|p| preds[s] & (1 << p) != 0).fold(preds[s], |a, p| a | ancestors[p]);
         }
+        // A rework reruns its target and everything downstream of it: every step whose
+        // input came from a rerun step is stale too (in a linear pipeline: the steps from
+        // the target to the reviewer; in a graph, also parallel branches fed by the target).
         let rework_set = (0..n)
             .map(|s| match st.steps[s].reworks {
-                Some(r) => (r..=s)
-                    .filter(|&k| (k == r || ancestors[k] & (1 << r) != 0) && (k == s || ancestors[s] & (1 << k) != 0))
-                    .fold(0u64, |m, k| m | (1 << k)),
+                Some(r) => (r..n).filter(|&k| k == r || ancestors[k] & (1 << r) != 0).fold(0u64, |m, k| m | (1 << k)),
                 None => 0,
             })
             .collect();
@@ -300,6 +312,7 @@ impl<'a> World<'a> {
                     out_tokens: vec![0; self.n],
                     live_cost: vec![Usd::ZERO; self.n + 1],
                     rework_used: vec![0; self.n],
+                    epoch: vec![0; self.n],
                     ..Task::default()
                 });
                 (self.tasks.len() - 1) as u32
@@ -327,6 +340,7 @@ impl<'a> World<'a> {
         task.done = 0;
         task.launched = 0;
         task.defects = 0;
+        task.orch_defects = 0;
         task.systematic = systematic;
         task.in_flight = 0;
         task.stopped = false;
@@ -351,7 +365,7 @@ impl<'a> World<'a> {
         trail!(self, "task_arrived", Some(spec.id), ",\"class\":{}{}", json_str(&class.name), self.bu_json[bu]);
         let fee = self.st.platform.usd_per_task;
         if fee != Usd::ZERO {
-            self.charge_task(t, self.platform_row, Category::Platform, fee, false);
+            self.charge_task(t, self.platform_row, Category::Platform, fee, None, false);
         }
         match &self.st.orchestrator {
             Some(o) if !o.per_step => self.issue_call(t, self.orch_row, o.agent, NO_STEP),
@@ -372,11 +386,14 @@ impl<'a> World<'a> {
         let all = (1u64 << self.n) - 1; // n <= 63 (validated)
         let task = &self.tasks[t as usize];
         if task.done == all {
-            if task.defects == 0 {
-                self.finish(t, Outcome::Correct, None, false);
+            // Stale calls of reworked steps may still be in flight: stop() finishes the
+            // task once they have ended.
+            let d = defect_set(task);
+            if d == 0 {
+                self.stop(t, Outcome::Correct, None, false);
             } else {
-                let (root, sys) = self.root_cause(task.defects, task.systematic);
-                self.finish(t, Outcome::Wrong, Some(root), sys);
+                let (root, sys) = self.root_cause(d, task.systematic);
+                self.stop(t, Outcome::Wrong, Some(root), sys);
             }
             return;
         }
@@ -406,7 +423,7 @@ impl<'a> World<'a> {
         let agent = step.agent;
         let fee = self.st.platform.usd_per_step;
         if fee != Usd::ZERO {
-            self.charge_task(t, self.platform_row, Category::Platform, fee, false);
+            self.charge_task(t, self.platform_row, Category::Platform, fee, Some(s), false);
         }
         let task = &mut self.tasks[t as usize];
         task.rep_pending[s] = replicas;
@@ -420,12 +437,22 @@ impl<'a> World<'a> {
     // ---- calls and attempts ---------------------------------------------------------
 
     fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32) {
+        let live = if row < self.n {
+            row
+        } else if then_step != NO_STEP {
+            then_step as usize
+        } else {
+            self.n
+        };
+        let epoch = self.tasks[t as usize].epoch.get(live).copied().unwrap_or(0);
         let call = Call {
             task: t,
             row: row as u32,
             agent: agent as u32,
             model: self.sc.agents[agent].model as u32,
             then_step,
+            live: live as u32,
+            epoch,
             attempt: 0,
             enqueued: SimTime::ZERO,
             cached_in: 0,
@@ -551,7 +578,10 @@ impl<'a> World<'a> {
         let model = &self.sc.models[call.model as usize];
         let ttft = model.ttft_s.sample(&mut self.rng);
         let transient = model.error_rate > 0.0 && self.rng.random::<f64>() < model.error_rate;
-        let (outcome, duration, billed_out) = if transient {
+        let (outcome, duration, billed_out) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
+            // Cut off before the first token, error or not: billed for the input.
+            (AttemptOutcome::Timeout, limit, 0)
+        } else if transient {
             (AttemptOutcome::TransientError, ttft, 0)
         } else {
             let mut tools_s = 0.0;
@@ -560,7 +590,8 @@ impl<'a> World<'a> {
                     tools_s += tc.latency_s.sample(&mut self.rng);
                 }
             }
-            let tps = model.output_tokens_per_s.sample(&mut self.rng).max(1e-9);
+            // Validation keeps speeds positive; the floor guards against a draw of 0.
+            let tps = model.output_tokens_per_s.sample(&mut self.rng).max(1e-3);
             let total = ttft + tools_s + call.out as f64 / tps;
             match model.timeout_s {
                 Some(limit) if total > limit => {
@@ -583,9 +614,14 @@ impl<'a> World<'a> {
         self.dispatch(m);
         match call.outcome {
             AttemptOutcome::Success => {
-                self.bill(&call, false);
+                let stale = self.is_stale(&call);
+                self.bill(&call, stale);
                 self.release_call(c);
-                self.on_call_succeeded(&call);
+                if stale {
+                    self.maybe_finalize(call.task);
+                } else {
+                    self.on_call_succeeded(&call);
+                }
             }
             AttemptOutcome::Timeout => {
                 self.ledger.rows[call.row as usize].failed_attempts += 1;
@@ -636,13 +672,14 @@ impl<'a> World<'a> {
             work + handoff + tools
         );
         let work_cat = if row == self.orch_row { Category::Orchestration } else { Category::Model };
-        self.charge_task(t, row, work_cat, work, wasted);
-        self.charge_task(t, row, Category::Orchestration, handoff, wasted);
-        self.charge_task(t, row, Category::Tool, tools, wasted);
+        let live = Some(call.live as usize);
+        self.charge_task(t, row, work_cat, work, live, wasted);
+        self.charge_task(t, row, Category::Orchestration, handoff, live, wasted);
+        self.charge_task(t, row, Category::Tool, tools, live, wasted);
         let ppb = self.st.platform.ppb_of_model_spend;
         if ppb != 0 {
             let fee = (work + handoff).mul_div(ppb, 1_000_000_000);
-            self.charge_task(t, self.platform_row, Category::Platform, fee, wasted);
+            self.charge_task(t, self.platform_row, Category::Platform, fee, live, wasted);
         }
         let tokens_in = call.cached_in + call.fresh_in + call.handoff_in;
         let r = &mut self.ledger.rows[row];
@@ -650,17 +687,21 @@ impl<'a> World<'a> {
         r.tokens_out += call.billed_out;
         self.counters.tokens_in += tokens_in;
         self.counters.tokens_out += call.billed_out;
-        let li = if row == self.orch_row { self.n } else { row };
         let task = &mut self.tasks[t as usize];
         task.tokens_in += tokens_in;
         task.tokens_out += call.billed_out;
-        if !wasted {
-            task.live_cost[li] += work + handoff + tools;
-        }
     }
 
-    /// Charges a task's business unit on a ledger row, and the task itself.
-    fn charge_task(&mut self, t: u32, row: usize, cat: Category, amount: Usd, wasted: bool) {
+    /// Whether a call works for a step execution that a rework has since discarded.
+    fn is_stale(&self, call: &Call) -> bool {
+        let task = &self.tasks[call.task as usize];
+        task.epoch.get(call.live as usize).is_some_and(|&e| e != call.epoch)
+    }
+
+    /// Charges a task's business unit on a ledger row, and the task itself: as waste, or
+    /// as the live cost of slot `live` (moved to waste if a rework discards that step's
+    /// output), or to the task as a whole (`None`).
+    fn charge_task(&mut self, t: u32, row: usize, cat: Category, amount: Usd, live: Option<usize>, wasted: bool) {
         if amount == Usd::ZERO {
             return;
         }
@@ -678,6 +719,8 @@ impl<'a> World<'a> {
         task.cost += amount;
         if wasted {
             task.wasted += amount;
+        } else if let Some(k) = live {
+            task.live_cost[k] += amount;
         }
         if cat == Category::Human {
             task.human_cost += amount;
@@ -687,7 +730,7 @@ impl<'a> World<'a> {
     fn retry_or_give_up(&mut self, c: u32) {
         let call = self.calls[c as usize];
         let t = call.task;
-        if self.tasks[t as usize].stopped {
+        if self.tasks[t as usize].stopped || self.is_stale(&call) {
             self.release_call(c);
             self.maybe_finalize(t);
             return;
@@ -723,8 +766,9 @@ impl<'a> World<'a> {
     }
 
     fn on_backoff_elapsed(&mut self, c: u32) {
-        let t = self.calls[c as usize].task;
-        if self.tasks[t as usize].stopped {
+        let call = self.calls[c as usize];
+        let t = call.task;
+        if self.tasks[t as usize].stopped || self.is_stale(&call) {
             self.release_call(c);
             self.maybe_finalize(t);
         } else {
@@ -746,12 +790,14 @@ impl<'a> World<'a> {
         }
         let row = call.row as usize;
         if row == self.orch_row {
-            // The orchestrator's plan: its entry leaves the set before it redraws.
+            // The orchestrator's plan for a step (per step) or for the task (per task):
+            // each plan is an entry of its own, which leaves the set when it is redrawn.
             let wrong = self.draws_wrong(t, call.agent as usize, ORCH_BIT);
+            let plan = if (call.live as usize) < self.n { 1u64 << call.live } else { ORCH_BIT };
             let task = &mut self.tasks[t as usize];
-            task.defects &= !ORCH_BIT;
+            task.orch_defects &= !plan;
             if wrong {
-                task.defects |= ORCH_BIT;
+                task.orch_defects |= plan;
                 self.ledger.rows[row].defects_introduced += 1;
                 let (id, sys) = (task.id, task.systematic & ORCH_BIT != 0);
                 trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[row]);
@@ -767,7 +813,7 @@ impl<'a> World<'a> {
         let agent = &self.sc.agents[call.agent as usize];
         let bad = match agent.review {
             Some(rv) => {
-                let p = if self.tasks[t as usize].defects != 0 { rv.recall } else { rv.false_positive_rate };
+                let p = if defect_set(&self.tasks[t as usize]) != 0 { rv.recall } else { rv.false_positive_rate };
                 self.rng.random::<f64>() < p
             }
             None => self.draws_wrong(t, call.agent as usize, 1 << s),
@@ -791,16 +837,17 @@ impl<'a> World<'a> {
         if agent.review.is_none() {
             task.defects &= !bit;
             task.done |= bit;
+            let (id, sys) = (task.id, task.systematic & bit != 0);
             if bad {
                 task.defects |= bit;
                 self.ledger.rows[s].defects_introduced += 1;
-                let (id, sys) = (task.id, task.systematic & bit != 0);
                 trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[s]);
             }
+            trail!(self, "step_completed", Some(id), "{},\"defective\":{bad},\"systematic\":{sys}", self.row_json[s]);
             self.launch_ready(t);
             return;
         }
-        let (id, present) = (task.id, task.defects != 0);
+        let (id, present) = (task.id, defect_set(task) != 0);
         trail!(self, "review", Some(id), "{},\"flagged\":{bad},\"defects_present\":{present}", self.row_json[s]);
         let task = &mut self.tasks[t as usize];
         if !bad {
@@ -809,7 +856,7 @@ impl<'a> World<'a> {
             return;
         }
         // Flagged.
-        if task.defects != 0 {
+        if defect_set(task) != 0 {
             self.ledger.rows[s].defects_caught += 1;
         }
         if task.rework_used[s] < step.max_rework {
@@ -827,11 +874,17 @@ impl<'a> World<'a> {
             let task = &mut self.tasks[t as usize];
             let set = self.rework_set[s];
             for k in 0..self.n {
-                if set & (1 << k) != 0 {
-                    task.done &= !(1 << k);
-                    task.launched &= !(1 << k);
-                    task.defects &= !(1 << k);
+                let b = 1u64 << k;
+                if set & b != 0 && (task.done | task.launched) & b != 0 {
+                    // Calls still working for this execution become stale.
+                    task.epoch[k] = task.epoch[k].wrapping_add(1);
+                    task.done &= !b;
+                    task.launched &= !b;
+                    task.defects &= !b;
+                    task.orch_defects &= !b;
                     task.out_tokens[k] = 0;
+                    task.rep_pending[k] = 0;
+                    task.rep_bad[k] = 0;
                     task.wasted += task.live_cost[k];
                     task.live_cost[k] = Usd::ZERO;
                 }
@@ -845,7 +898,8 @@ impl<'a> World<'a> {
                 self.launch_ready(t);
             }
             OnExhausted::Fail => {
-                let (root, sys) = if task.defects == 0 { (s, false) } else { root_cause(task.defects, task.systematic, self.orch_row) };
+                let d = defect_set(task);
+                let (root, sys) = if d == 0 { (s, false) } else { root_cause(d, task.systematic, self.orch_row) };
                 self.stop(t, Outcome::Failed, Some(root), sys);
             }
             OnExhausted::Escalate => self.escalate(t),
@@ -876,7 +930,7 @@ impl<'a> World<'a> {
             "{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
             self.row_json[self.escalation_row]
         );
-        self.charge_task(t, self.escalation_row, Category::Human, cost, false);
+        self.charge_task(t, self.escalation_row, Category::Human, cost, None, false);
         self.ledger.rows[self.escalation_row].calls += 1;
         let task = &mut self.tasks[t as usize];
         task.stopped = true;
@@ -1015,6 +1069,12 @@ impl<'a> World<'a> {
             }
         }
     }
+}
+
+/// A task's defect set: the worker steps whose output is defective, plus `ORCH_BIT`
+/// when any of the orchestrator's plans is.
+fn defect_set(task: &Task) -> u64 {
+    task.defects | if task.orch_defects != 0 { ORCH_BIT } else { 0 }
 }
 
 fn root_cause(defects: u64, systematic: u64, orch_row: usize) -> (usize, bool) {

@@ -178,7 +178,7 @@ fn syntax_errors_and_bad_overrides_exit_2() {
     let out = orchsim(t.path()).args(["run", "--set", "noequals"]).assert().code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("expected PATH=VALUE"));
     let out = orchsim(t.path()).args(["run", "--set", "strategies.pipeline.steps.nosuch.max_rework=1"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no element with id `nosuch`"));
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no element with id or name `nosuch`"));
     orchsim(t.path()).args(["run", "--bogus-flag"]).assert().code(2);
     orchsim(t.path()).args(["run", "missing.toml"]).assert().code(2);
 }

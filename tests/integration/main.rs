@@ -5,5 +5,6 @@ mod charts;
 mod cli;
 mod common;
 mod properties;
+mod regressions;
 mod sweep;
 mod theory;

@@ -1,0 +1,227 @@
+//! Regression tests for defects found in review (named rN after the finding's number in
+//! the closing note of the session that fixed them).
+
+use std::io::Write;
+
+use orchsim::workflow::{WorldOptions, run_world};
+
+use crate::common::*;
+
+fn load(text: &str) -> orchsim::model::Scenario {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    orchsim::scenario::load(Some(f.path()), &[]).unwrap_or_else(|e| panic!("{e}")).scenario
+}
+
+const BASE: &str = r#"
+name = "r"
+seed = 5
+replications = 1
+[workload]
+tasks = 400
+arrivals = { process = "poisson", rate_per_hour = 3600 }
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 4
+ttft_s = { dist = "exp", mean = 1 }
+output_tokens_per_s = 50
+[agents.w]
+model = "m"
+input_tokens = 100
+output_tokens = 50
+error_rate = 0.3
+[agents.r]
+model = "m"
+output_tokens = 10
+review = { recall = 0.8, false_positive_rate = 0.1 }
+"#;
+
+fn invariants(sc: &orchsim::model::Scenario) {
+    for s in 0..sc.strategies.len() {
+        let w = run_world(sc, s, 0, WorldOptions { task_log: true }, None);
+        let c = &w.counters;
+        assert_eq!(c.correct + c.wrong + c.failed, c.tasks, "every task ends once");
+        assert_eq!(w.task_rows.len() as u64, c.tasks, "no task vanishes");
+        assert_eq!(w.ledger.rows.iter().map(|r| r.cost.0).sum::<i128>(), w.ledger.total.0);
+        assert_eq!(w.task_rows.iter().map(|t| t.cost.0).sum::<i128>(), w.ledger.total.0);
+    }
+}
+
+#[test]
+fn r1_a_rework_target_that_does_not_feed_the_reviewer_is_rejected() {
+    let t = tmp("r1");
+    let text = format!(
+        "{BASE}[strategies.s]\nsteps = [{{ id = \"a\", agent = \"w\" }}, {{ id = \"b\", agent = \"w\", after = [] }}, {{ id = \"rv\", agent = \"r\", after = [\"b\"], reworks = \"a\" }}]\n"
+    );
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    let a = orchsim(t.path()).args(["validate", "s.toml"]).assert().code(2);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr)
+            .contains("strategies.s.steps.rv.reworks = \"a\": step `a` is not upstream of this reviewer")
+    );
+    // Without `reworks`, the default is the nearest worker *upstream*, not in file order.
+    let sc = load(&format!(
+        "{BASE}[strategies.s]\nsteps = [{{ id = \"a\", agent = \"w\" }}, {{ id = \"b\", agent = \"w\", after = [] }}, {{ id = \"rv\", agent = \"r\", after = [\"a\"] }}]\n"
+    ));
+    let orchsim::model::StrategyKind::Agents(a) = &sc.strategies[0].kind else { panic!() };
+    assert_eq!(a.steps[2].reworks, Some(0));
+    invariants(&sc);
+}
+
+#[test]
+fn r2_parallel_reviewers_reworking_one_step_never_run_it_twice_at_once() {
+    // Debug builds check arithmetic: a double launch used to underflow a counter here.
+    let sc = load(&format!(
+        "{BASE}[strategies.s]\nsteps = [{{ id = \"a\", agent = \"w\", replicas = 2 }}, {{ id = \"r1\", agent = \"r\", after = [\"a\"] }}, {{ id = \"r2\", agent = \"r\", after = [\"a\"] }}, {{ id = \"z\", agent = \"w\", after = [\"r1\", \"r2\"] }}]\n"
+    ));
+    invariants(&sc);
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert!(w.counters.wasted.0 > 0, "reworked and stale work is counted as waste");
+}
+
+#[test]
+fn r3_every_per_step_plan_of_the_orchestrator_counts() {
+    // Three error-free steps, an orchestrator wrong half the time: per step, a task is
+    // correct only if all three plans are right (1/8); per task, if its one plan is (1/2).
+    let plan = |calls: &str| {
+        format!(
+            "{BASE}[agents.boss]\nmodel = \"m\"\noutput_tokens = 5\nerror_rate = 0.5\n[agents.ok]\nmodel = \"m\"\noutput_tokens = 5\n\
+             [strategies.s]\norchestrator = {{ agent = \"boss\", calls = \"{calls}\" }}\nsteps = [{{ id = \"a\", agent = \"ok\" }}, {{ id = \"b\", agent = \"ok\" }}, {{ id = \"c\", agent = \"ok\" }}]\n"
+        )
+    };
+    for (calls, p) in [("per_step", 0.125), ("per_task", 0.5)] {
+        let sc = load(&plan(calls).replace("tasks = 400", "tasks = 4000"));
+        let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+        let n = w.counters.tasks as f64;
+        let rate = w.counters.correct as f64 / n;
+        let se = (p * (1.0 - p) / n).sqrt();
+        assert!((rate - p).abs() < 5.0 * se, "{calls}: success {rate} vs {p} (5 SE = {})", 5.0 * se);
+    }
+}
+
+#[test]
+fn r4_audit_classifies_a_systematic_fault_in_a_voting_step() {
+    let t = tmp("r4");
+    let text = r#"
+name = "r4"
+seed = 9
+replications = 2
+[workload]
+tasks = 300
+arrivals = { process = "batch" }
+[[workload.classes]]
+name = "x"
+share = 0.3
+[[workload.classes]]
+name = "y"
+share = 0.7
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 50
+[agents.w]
+model = "m"
+output_tokens = 20
+error_rate = 0.05
+systematic = { classes = ["x"] }
+[strategies.s]
+steps = [{ id = "a", agent = "w", replicas = 3, merge = "vote" }]
+"#;
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    orchsim(t.path()).args(["run", "s.toml", "--audit", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let a = orchsim(t.path()).args(["audit", "o"]).assert().success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.lines().any(|l| l.contains(" a ") && l.contains("systematic: concentrated in class `x`")), "{out}");
+}
+
+#[test]
+fn r5_a_reused_output_folder_keeps_no_stale_files() {
+    let t = tmp("r5");
+    orchsim(t.path())
+        .args(["run", "--tasks", "20", "--replications", "2", "--audit", "--task-log", "--quiet", "--out", "o"])
+        .assert()
+        .success();
+    std::fs::write(t.path().join("o/notes.txt"), "mine").unwrap();
+    orchsim(t.path()).args(["audit", "o"]).assert().success();
+    orchsim(t.path()).args(["run", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    for stale in ["events.jsonl", "tasks.csv", "audit.csv", "charts"] {
+        assert!(!t.path().join("o").join(stale).exists(), "{stale} left from the previous run");
+    }
+    assert_eq!(std::fs::read_to_string(t.path().join("o/notes.txt")).unwrap(), "mine", "the user's files are untouched");
+    orchsim(t.path()).args(["replay", "o"]).assert().success();
+}
+
+#[test]
+fn r6_a_trace_run_replays_from_anywhere_and_its_input_is_checked() {
+    let t = tmp("r6");
+    std::fs::create_dir(t.path().join("sc")).unwrap();
+    std::fs::write(t.path().join("sc/tr.csv"), "at\n0\n1\n2\n").unwrap();
+    let text = "name = \"r6\"\nreplications = 1\n[workload]\ntasks = 3\narrivals = { process = \"trace\", file = \"tr.csv\", column = \"at\" }\n\
+                [models.m]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 5\n[agents.a]\nmodel = \"m\"\n\
+                [strategies.s]\nsteps = [{ id = \"x\", agent = \"a\" }]\n";
+    std::fs::write(t.path().join("sc/s.toml"), text).unwrap();
+    orchsim(&t.path().join("sc")).args(["run", "s.toml", "--no-charts", "--quiet", "--out", "../o"]).assert().success();
+    orchsim(t.path()).args(["replay", "o"]).assert().success();
+    orchsim(std::path::Path::new("/")).args(["replay", t.path().join("o").to_str().unwrap()]).assert().success();
+    std::fs::write(t.path().join("sc/tr.csv"), "at\n0\n1\n5\n").unwrap();
+    let a = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().code(1);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("the input changed"));
+}
+
+#[test]
+fn r7_a_timeout_shorter_than_the_first_token_cuts_off_even_a_failing_attempt() {
+    let sc = load(
+        "name = \"r7\"\nreplications = 1\n[workload]\ntasks = 200\narrivals = { process = \"fixed\", interval_s = 10 }\n\
+         [models.m]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 5\ntimeout_s = 0.5\nerror_rate = 0.5\n\
+         [agents.a]\nmodel = \"m\"\ninput_tokens = 1000\n[strategies.s]\nretry = { max_attempts = 2, backoff_base_s = 0 }\nsteps = [{ id = \"x\", agent = \"a\" }]\n",
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    assert_eq!(w.counters.failed, 200, "every attempt is cut off");
+    assert_eq!(w.ledger.rows[0].attempts, 400);
+    // Both attempts are billed for their input: 2 x 1,000 tokens at $1/Mtok per task.
+    assert_eq!(w.ledger.total, orchsim::economics::Usd(200 * 2 * 1000 * 1_000_000));
+    assert!(w.task_rows.iter().all(|t| (t.finish_s - t.arrival_s - 1.0).abs() < 1e-9), "two cut-offs of 0.5 s each");
+}
+
+#[test]
+fn r8_values_are_never_clamped_or_ignored_silently() {
+    let t = tmp("r8");
+    let text = format!(
+        "{BASE}[models.slow]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = {{ dist = \"uniform\", min = 0, max = 10 }}\n\
+         [agents.r2]\nmodel = \"m\"\nerror_rate = 0.2\nreview = {{ recall = 0.5 }}\n\
+         [strategies.s]\nretry = {{ max_attempts = 20000 }}\nsteps = [{{ id = \"a\", agent = \"w\", replicas = 5000 }}]\n"
+    );
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    let a = orchsim(t.path()).args(["validate", "s.toml"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    for want in [
+        "models.slow.output_tokens_per_s",
+        "agents.r2.error_rate = 0.2: a reviewer introduces no defects",
+        "strategies.s.retry.max_attempts = 20000: expected at most 10000 attempts",
+        "strategies.s.steps.a.replicas = 5000: expected at most 1000 replicas",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    // Task classes are addressed by name in overrides, and a created table that lacks
+    // required fields is reported as coming from --set.
+    orchsim(t.path())
+        .args([
+            "run",
+            "--tasks",
+            "10",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "o",
+            "--set",
+            "workload.classes.brief.difficulty=3",
+        ])
+        .assert()
+        .success();
+    let a = orchsim(t.path()).args(["run", "--out", "p", "--set", "agents.nobody.error_rate=0.1"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("(--set): agents.nobody.model: missing"), "{err}");
+}
