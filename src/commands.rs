@@ -127,6 +127,7 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let loaded = scenario::load(plan.scenario.as_deref(), &plan.sets)?;
     let sc = &loaded.scenario;
     let out = plan.out.clone().unwrap_or_else(|| default_out(&sc.name));
+    refuse_other_kind(&out, "sweep_plan.json", "a sweep")?;
     let units = sc.replications as u64 * sc.strategies.len() as u64;
     let bar = progress_bar(units, plan.quiet, "worlds");
     if plan.audit {
@@ -149,6 +150,16 @@ pub fn run(plan: &RunPlan) -> Result<()> {
         )?;
         say(&report::table::render(sc, &output.run))?;
         crate::sayln!("wrote {}", out.display())?;
+    }
+    Ok(())
+}
+
+/// Refuses to write into `out` when it holds results of the other kind (`marker`
+/// present): a run into a sweep folder, or a sweep into a run folder, would remove
+/// results the user may have spent hours computing.
+pub fn refuse_other_kind(out: &Path, marker: &str, what: &str) -> Result<()> {
+    if out.join(marker).exists() {
+        return Err(Error::Usage(format!("{}: holds {what}; choose another --out (or remove the folder)", out.display())));
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::engine::rng::replication_seed;
 use crate::error::{Error, Result};
 use crate::model::Scenario;
 use crate::workflow::trail::TrailWriter;
-use crate::workflow::{TaskRow, WorldOptions, run_world};
+use crate::workflow::{TaskRow, WorldOptions, WorldResult, run_world};
 
 /// The results of one world, reduced to what the reports need.
 #[derive(Clone, Debug)]
@@ -55,11 +55,7 @@ impl RunResult {
 
 /// Runs one world and reduces it.
 pub fn run_unit(sc: &Scenario, replication: u32, strategy: usize, opts: WorldOptions) -> UnitResult {
-    match run_unit_traced(sc, replication, strategy, opts, None) {
-        Ok(u) => u,
-        // Without a trail there is no I/O, hence no error.
-        Err(_) => unreachable!("untraced worlds do no I/O"),
-    }
+    reduce(run_world(sc, strategy, replication as u64, opts, None), replication, strategy, None)
 }
 
 /// Runs one world, streaming its events into a file in `trail_dir` when given.
@@ -70,22 +66,23 @@ pub fn run_unit_traced(
     opts: WorldOptions,
     trail_dir: Option<&Path>,
 ) -> Result<UnitResult> {
-    let trail = match trail_dir {
-        Some(d) => {
-            let path = d.join(format!("r{replication:06}-s{strategy:04}.jsonl"));
-            Some(TrailWriter::create(path.clone(), replication, &sc.strategies[strategy].name).map_err(|e| Error::io(&path, e))?)
-        }
-        None => None,
-    };
-    let w = run_world(sc, strategy, replication as u64, opts, trail);
-    let trail = match w.trail {
+    let Some(dir) = trail_dir else { return Ok(run_unit(sc, replication, strategy, opts)) };
+    let path = dir.join(format!("r{replication:06}-s{strategy:04}.jsonl"));
+    let trail = TrailWriter::create(path.clone(), replication, &sc.strategies[strategy].name).map_err(|e| Error::io(&path, e))?;
+    let mut w = run_world(sc, strategy, replication as u64, opts, Some(trail));
+    let written = match w.trail.take() {
         Some(Ok((p, _))) => Some(p),
-        Some(Err(e)) => return Err(Error::io(trail_dir.unwrap_or(Path::new(".")), e)),
+        Some(Err(e)) => return Err(Error::io(&path, e)),
         None => None,
     };
+    Ok(reduce(w, replication, strategy, written))
+}
+
+/// Reduces a world to what the reports need.
+fn reduce(w: WorldResult, replication: u32, strategy: usize, trail: Option<PathBuf>) -> UnitResult {
     let metrics = metric_values(&w.counters, &w.ledger);
     let rows = w.row_names.into_iter().zip(w.ledger.rows).map(|((s, a), r)| (s, a, r)).collect();
-    Ok(UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows, trail })
+    UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows, trail }
 }
 
 /// Builds a rayon pool of `jobs` threads (0 = one per core).

@@ -249,6 +249,9 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sweep", prep.base.scenario.name)));
     let parts = out.join("parts");
     let plan_path = out.join("sweep_plan.json");
+    if !plan_path.exists() {
+        crate::commands::refuse_other_kind(&out, "manifest.json", "a run")?;
+    }
     if plan.resume {
         if let Ok(old) = std::fs::read(&plan_path) {
             if old != prep.plan_json {
@@ -442,6 +445,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> 
         return Err(Error::Usage(format!("merge: --out {} must not be one of the shard folders", out.display())));
     }
     if out.exists() {
+        if !out.join("sweep_plan.json").exists() {
+            crate::commands::refuse_other_kind(out, "manifest.json", "a run")?;
+        }
         crate::report::remove_stale(out, &[])?;
     }
     let v: J = serde_json::from_slice(&plan).map_err(|e| Error::Other(format!("sweep_plan.json: {e}")))?;

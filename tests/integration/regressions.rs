@@ -225,3 +225,34 @@ fn r8_values_are_never_clamped_or_ignored_silently() {
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("(--set): agents.nobody.model: missing"), "{err}");
 }
+
+#[test]
+fn r9_a_run_never_overwrites_a_sweep_folder_nor_a_sweep_a_run_folder() {
+    let t = tmp("r9");
+    let s = scenario("research-report.toml");
+    orchsim(t.path())
+        .args([
+            "sweep",
+            s.to_str().unwrap(),
+            "--tasks",
+            "10",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "sw",
+            "--vary",
+            "seed=1,2",
+        ])
+        .assert()
+        .success();
+    let before = std::fs::read(t.path().join("sw/sweep.csv")).unwrap();
+    let a = orchsim(t.path()).args(["run", "--tasks", "10", "--quiet", "--out", "sw"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a sweep"));
+    assert_eq!(std::fs::read(t.path().join("sw/sweep.csv")).unwrap(), before);
+    orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", "r"]).assert().success();
+    let a = orchsim(t.path()).args(["sweep", s.to_str().unwrap(), "--quiet", "--out", "r", "--vary", "seed=1,2"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a run"));
+    assert!(t.path().join("r/summary.csv").exists());
+}
