@@ -22,146 +22,171 @@ enum Ev {
     TeamFinished(usize),
 }
 
+/// A human strategy's world.
+struct World<'a> {
+    sc: &'a Scenario,
+    h: &'a HumanStrategy,
+    stream: TaskStream,
+    next: Option<TaskSpec>,
+    rng: SimRng,
+    opts: WorldOptions,
+    trail: Option<TrailWriter>,
+    /// `,"bu":..` per business unit, JSON-escaped once for the trail.
+    bu_json: Vec<String>,
+    q: EventQueue<Ev>,
+    ledger: Ledger,
+    c: Counters,
+    rows: Vec<TaskRow>,
+    /// Tasks waiting for a team, FIFO.
+    waiting: VecDeque<TaskSpec>,
+    /// Per team: the task it works on and what that costs.
+    working: Vec<Option<(TaskSpec, Usd)>>,
+    /// Idle teams (the lowest number is taken first).
+    free: Vec<usize>,
+}
+
 /// Runs a human strategy's world.
 pub(crate) fn run(
     sc: &Scenario,
     h: &HumanStrategy,
-    mut stream: TaskStream,
-    mut rng: SimRng,
+    stream: TaskStream,
+    rng: SimRng,
     opts: WorldOptions,
-    mut trail: Option<TrailWriter>,
+    trail: Option<TrailWriter>,
 ) -> WorldResult {
-    let bu_json: Vec<String> = sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect();
-    let mut q: EventQueue<Ev> = EventQueue::with_capacity(1024);
-    let mut ledger = Ledger::new(1, sc.business_units.len());
-    let mut c = Counters::default();
-    let mut rows = Vec::new();
-    let mut waiting: VecDeque<TaskSpec> = VecDeque::new();
-    let mut working: Vec<Option<(TaskSpec, Usd)>> = vec![None; h.teams as usize];
-    let mut free: Vec<usize> = (0..working.len()).rev().collect();
-    let mut next = stream.next();
-    if let Some(s) = next {
-        q.schedule(s.arrival, Ev::TaskArrived);
-    }
-    let start = |team: usize,
-                 spec: TaskSpec,
-                 q: &mut EventQueue<Ev>,
-                 rng: &mut SimRng,
-                 ledger: &mut Ledger,
-                 c: &mut Counters,
-                 working: &mut Vec<Option<(TaskSpec, Usd)>>,
-                 trail: &mut Option<TrailWriter>| {
-        let now = q.now();
-        c.record_wait(now - spec.arrival);
-        let hours = h.hours_per_task.sample(rng);
-        // Each member works the task's hours; rounded once to the pico-dollar.
-        let cost = Usd::from_f64(hours * h.usd_per_hour * h.team_size as f64);
-        let bu = sc.workload.classes[spec.class].business_unit;
-        if let Some(tr) = trail.as_mut() {
-            tr.event(
-                now,
-                "work_started",
-                Some(spec.id),
-                format_args!(
-                    "{},\"step\":\"work\",\"agent\":\"team\",\"wait_s\":{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
-                    bu_json[bu],
-                    (now - spec.arrival).as_secs()
-                ),
-            );
-        }
-        ledger.charge(0, bu, Category::Human, cost);
-        ledger.rows[0].calls += 1;
-        ledger.rows[0].attempts += 1;
-        working[team] = Some((spec, cost));
-        q.schedule_in(SimTime::from_secs(hours * 3600.0), Ev::TeamFinished(team));
+    let teams = h.teams as usize;
+    let mut w = World {
+        sc,
+        h,
+        stream,
+        next: None,
+        rng,
+        opts,
+        trail,
+        bu_json: sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect(),
+        q: EventQueue::with_capacity(1024),
+        ledger: Ledger::new(1, sc.business_units.len()),
+        c: Counters::default(),
+        rows: Vec::new(),
+        waiting: VecDeque::new(),
+        working: vec![None; teams],
+        free: (0..teams).rev().collect(),
     };
-    while let Some((now, ev)) = q.step() {
+    w.next = w.stream.next();
+    if let Some(s) = w.next {
+        w.q.schedule(s.arrival, Ev::TaskArrived);
+    }
+    while let Some((_, ev)) = w.q.step() {
         match ev {
-            Ev::TaskArrived => {
-                let Some(spec) = next.take() else { continue };
-                next = stream.next();
-                if let Some(s) = next {
-                    q.schedule(s.arrival, Ev::TaskArrived);
-                }
-                c.tasks += 1;
-                let class = &sc.workload.classes[spec.class];
-                ledger.bus[class.business_unit].tasks += 1;
-                if let Some(tr) = trail.as_mut() {
-                    tr.event(
-                        now,
-                        "task_arrived",
-                        Some(spec.id),
-                        format_args!(",\"class\":{}{}", json_str(&class.name), bu_json[class.business_unit]),
-                    );
-                }
-                match free.pop() {
-                    Some(team) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working, &mut trail),
-                    None => waiting.push_back(spec),
-                }
-            }
-            Ev::TeamFinished(team) => {
-                let Some((spec, cost)) = working[team].take() else { continue };
-                let class = &sc.workload.classes[spec.class];
-                let p = (h.error_rate * class.difficulty).min(1.0);
-                let wrong = p > 0.0 && rng.random::<f64>() < p;
-                let latency = now - spec.arrival;
-                c.record_latency(latency);
-                c.makespan = c.makespan.max(now);
-                if wrong {
-                    c.wrong += 1;
-                    c.value -= class.wrong_penalty_usd;
-                    ledger.rows[0].defects_introduced += 1;
-                    ledger.rows[0].root_causes += 1;
-                } else {
-                    c.correct += 1;
-                    c.value += class.value_usd;
-                    ledger.bus[class.business_unit].correct += 1;
-                }
-                if class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
-                    c.sla_met += 1;
-                }
-                if let Some(tr) = trail.as_mut() {
-                    tr.event(
-                        now,
-                        "task_finished",
-                        Some(spec.id),
-                        format_args!(
-                            "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{cost}\",\"root_cause\":{},\"systematic\":false",
-                            bu_json[class.business_unit],
-                            if wrong { "wrong" } else { "correct" },
-                            latency.as_secs(),
-                            if wrong { "\"work\"" } else { "null" }
-                        ),
-                    );
-                }
-                if opts.task_log {
-                    rows.push(TaskRow {
-                        task: spec.id,
-                        class: spec.class,
-                        arrival_s: spec.arrival.as_secs(),
-                        finish_s: now.as_secs(),
-                        outcome: if wrong { Outcome::Wrong } else { Outcome::Correct },
-                        cost,
-                        tokens_in: 0,
-                        tokens_out: 0,
-                        attempts: 1,
-                        reworks: 0,
-                        root_cause: if wrong { Some(0) } else { None },
-                    });
-                }
-                match waiting.pop_front() {
-                    Some(spec) => start(team, spec, &mut q, &mut rng, &mut ledger, &mut c, &mut working, &mut trail),
-                    None => free.push(team),
-                }
-            }
+            Ev::TaskArrived => w.on_task_arrived(),
+            Ev::TeamFinished(team) => w.on_team_finished(team),
         }
     }
-    c.events = q.events_processed();
+    w.c.events = w.q.events_processed();
     WorldResult {
-        ledger,
-        counters: c,
+        ledger: w.ledger,
+        counters: w.c,
         row_names: vec![("work".to_string(), "team".to_string())],
-        task_rows: rows,
-        trail: trail.map(TrailWriter::finish),
+        task_rows: w.rows,
+        trail: w.trail.map(TrailWriter::finish),
+    }
+}
+
+impl World<'_> {
+    fn on_task_arrived(&mut self) {
+        let Some(spec) = self.next.take() else { return };
+        self.next = self.stream.next();
+        if let Some(s) = self.next {
+            self.q.schedule(s.arrival, Ev::TaskArrived);
+        }
+        self.c.tasks += 1;
+        let class = &self.sc.workload.classes[spec.class];
+        self.ledger.bus[class.business_unit].tasks += 1;
+        if let Some(tr) = self.trail.as_mut() {
+            let rest = format_args!(",\"class\":{}{}", json_str(&class.name), self.bu_json[class.business_unit]);
+            tr.event(self.q.now(), "task_arrived", Some(spec.id), rest);
+        }
+        match self.free.pop() {
+            Some(team) => self.start(team, spec),
+            None => self.waiting.push_back(spec),
+        }
+    }
+
+    /// A team takes a task: each member works the task's hours, charged at once and
+    /// rounded once to the pico-dollar.
+    fn start(&mut self, team: usize, spec: TaskSpec) {
+        let now = self.q.now();
+        self.c.record_wait(now - spec.arrival);
+        let h = self.h;
+        let hours = h.hours_per_task.sample(&mut self.rng);
+        let cost = Usd::from_f64(hours * h.usd_per_hour * h.team_size as f64);
+        let bu = self.sc.workload.classes[spec.class].business_unit;
+        if let Some(tr) = self.trail.as_mut() {
+            let rest = format_args!(
+                "{},\"step\":\"work\",\"agent\":\"team\",\"wait_s\":{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
+                self.bu_json[bu],
+                (now - spec.arrival).as_secs()
+            );
+            tr.event(now, "work_started", Some(spec.id), rest);
+        }
+        self.ledger.charge(0, bu, Category::Human, cost);
+        self.ledger.rows[0].calls += 1;
+        self.ledger.rows[0].attempts += 1;
+        self.working[team] = Some((spec, cost));
+        self.q.schedule_in(SimTime::from_secs(hours * 3600.0), Ev::TeamFinished(team));
+    }
+
+    fn on_team_finished(&mut self, team: usize) {
+        let Some((spec, cost)) = self.working[team].take() else { return };
+        let now = self.q.now();
+        let class = &self.sc.workload.classes[spec.class];
+        let p = (self.h.error_rate * class.difficulty).min(1.0);
+        let wrong = p > 0.0 && self.rng.random::<f64>() < p;
+        let latency = now - spec.arrival;
+        let c = &mut self.c;
+        c.record_latency(latency);
+        c.makespan = c.makespan.max(now);
+        if wrong {
+            c.wrong += 1;
+            c.value -= class.wrong_penalty_usd;
+            self.ledger.rows[0].defects_introduced += 1;
+            self.ledger.rows[0].root_causes += 1;
+        } else {
+            c.correct += 1;
+            c.value += class.value_usd;
+            self.ledger.bus[class.business_unit].correct += 1;
+        }
+        if class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
+            c.sla_met += 1;
+        }
+        if let Some(tr) = self.trail.as_mut() {
+            let rest = format_args!(
+                "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{cost}\",\"root_cause\":{},\"systematic\":false",
+                self.bu_json[class.business_unit],
+                if wrong { "wrong" } else { "correct" },
+                latency.as_secs(),
+                if wrong { "\"work\"" } else { "null" }
+            );
+            tr.event(now, "task_finished", Some(spec.id), rest);
+        }
+        if self.opts.task_log {
+            self.rows.push(TaskRow {
+                task: spec.id,
+                class: spec.class,
+                arrival_s: spec.arrival.as_secs(),
+                finish_s: now.as_secs(),
+                outcome: if wrong { Outcome::Wrong } else { Outcome::Correct },
+                cost,
+                tokens_in: 0,
+                tokens_out: 0,
+                attempts: 1,
+                reworks: 0,
+                root_cause: if wrong { Some(0) } else { None },
+            });
+        }
+        match self.waiting.pop_front() {
+            Some(spec) => self.start(team, spec),
+            None => self.free.push(team),
+        }
     }
 }
