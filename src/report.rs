@@ -49,20 +49,45 @@ pub const OUTPUTS: &[&str] = &[
     "parts",
 ];
 
+/// The charts that `report::charts` draws (each as `.svg` and `.png`).
+pub const CHARTS: &[&str] = &["cost_per_result", "cost_breakdown", "latency", "outcomes", "sweep_cost_per_success", "sweep_cheapest"];
+
 /// Removes orchsim's own outputs from `dir` except those in `keep`, so that a folder
 /// reused for another run holds no stale file (an old trail or task log that `audit`
-/// would otherwise read). Files orchsim does not write are never touched.
+/// would otherwise read). Only a folder that orchsim wrote before (it holds a
+/// `manifest.json` or `sweep_plan.json`) is cleaned, and only files with the names
+/// orchsim writes: the user's own files, even inside `charts/` or `parts/`, are kept.
 pub fn remove_stale(dir: &Path, keep: &[&str]) -> Result<()> {
+    if !dir.join("manifest.json").is_file() && !dir.join("sweep_plan.json").is_file() {
+        return Ok(());
+    }
+    let rm = |p: &Path| -> Result<()> {
+        match std::fs::remove_file(p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(p, e)),
+            _ => Ok(()),
+        }
+    };
     for name in OUTPUTS.iter().filter(|n| !keep.contains(n)) {
         let p = dir.join(name);
-        let r = if p.is_dir() {
-            std::fs::remove_dir_all(&p)
-        } else if p.exists() {
-            std::fs::remove_file(&p)
-        } else {
-            Ok(())
-        };
-        r.map_err(|e| Error::io(&p, e))?;
+        match *name {
+            "charts" | "parts" if p.is_dir() => {
+                for e in std::fs::read_dir(&p).map_err(|e| Error::io(&p, e))?.flatten() {
+                    let f = e.file_name().to_string_lossy().into_owned();
+                    let ours = if *name == "charts" {
+                        CHARTS.iter().any(|c| f == format!("{c}.svg") || f == format!("{c}.png"))
+                    } else {
+                        f.starts_with("point-") && f.ends_with(".csv")
+                    };
+                    if ours || (f.starts_with('.') && f.contains(".tmp-")) {
+                        rm(&e.path())?;
+                    }
+                }
+                // Gone if it held only our files.
+                let _ = std::fs::remove_dir(&p);
+            }
+            _ if p.is_file() => rm(&p)?,
+            _ => {}
+        }
     }
     Ok(())
 }

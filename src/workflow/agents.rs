@@ -130,6 +130,9 @@ struct Task {
     epoch: Vec<u32>,
     in_flight: u32,
     stopped: bool,
+    /// When the task's outcome was decided (delivered, failed, or finished by people):
+    /// its finish time, even if stale calls keep its slot busy a little longer.
+    decided_at: SimTime,
     escalating: bool,
     final_outcome: Option<(Outcome, Option<usize>, bool)>,
     rep_pending: Vec<u32>,
@@ -523,6 +526,17 @@ impl<'a> World<'a> {
     fn dispatch(&mut self, m: usize) {
         loop {
             let now = self.q.now();
+            // A queued call whose task has stopped, or whose step execution a rework has
+            // discarded, is dropped before it starts: no slot, no rate limit, no bill.
+            if let Some(&head) = self.pools[m].waiting.front() {
+                let call = self.calls[head as usize];
+                if self.tasks[call.task as usize].stopped || self.is_stale(&call) {
+                    self.pools[m].waiting.pop_front();
+                    self.release_call(head);
+                    self.maybe_finalize(call.task);
+                    continue;
+                }
+            }
             let pool = &mut self.pools[m];
             if pool.in_flight >= pool.max {
                 return;
@@ -663,10 +677,16 @@ impl<'a> World<'a> {
             self,
             "attempt_ended",
             Some(self.tasks[t as usize].id),
-            "{},\"attempt\":{},\"outcome\":\"{}\",\"tokens_in\":{},\"tokens_out\":{},\"cost_usd\":\"{}\"",
+            "{},\"attempt\":{},\"outcome\":\"{},\"tokens_in\":{},\"tokens_out\":{},\"cost_usd\":\"{}\"",
             self.row_json[row],
             call.attempt,
-            if wasted { "timeout" } else { "success" },
+            if call.outcome == AttemptOutcome::Timeout {
+                "timeout\""
+            } else if wasted {
+                "success\",\"stale\":true"
+            } else {
+                "success\""
+            },
             call.cached_in + call.fresh_in + call.handoff_in,
             call.billed_out,
             work + handoff + tools
@@ -878,6 +898,11 @@ impl<'a> World<'a> {
                 if set & b != 0 && (task.done | task.launched) & b != 0 {
                     // Calls still working for this execution become stale.
                     task.epoch[k] = task.epoch[k].wrapping_add(1);
+                    if k != s {
+                        // The flagging verdict did its job; everything else is thrown away.
+                        task.wasted += task.live_cost[k];
+                        task.live_cost[k] = Usd::ZERO;
+                    }
                     task.done &= !b;
                     task.launched &= !b;
                     task.defects &= !b;
@@ -885,8 +910,6 @@ impl<'a> World<'a> {
                     task.out_tokens[k] = 0;
                     task.rep_pending[k] = 0;
                     task.rep_bad[k] = 0;
-                    task.wasted += task.live_cost[k];
-                    task.live_cost[k] = Usd::ZERO;
                 }
             }
             self.launch_ready(t);
@@ -946,16 +969,20 @@ impl<'a> World<'a> {
         let p = self.st.escalation.as_ref().map(|e| e.error_rate).unwrap_or(0.0);
         let wrong = p > 0.0 && self.rng.random::<f64>() < p;
         trail!(self, "escalation_finished", Some(self.tasks[t as usize].id), ",\"correct\":{}", !wrong);
+        let now = self.q.now();
         let task = &mut self.tasks[t as usize];
         task.escalating = false;
+        task.decided_at = now;
         task.final_outcome = Some((Outcome::Escalated, if wrong { Some(self.escalation_row) } else { None }, false));
         self.maybe_finalize(t);
     }
 
     /// Stops a task: no new calls; it finishes once its calls in flight have ended.
     fn stop(&mut self, t: u32, outcome: Outcome, root: Option<usize>, systematic: bool) {
+        let now = self.q.now();
         let task = &mut self.tasks[t as usize];
         task.stopped = true;
+        task.decided_at = now;
         task.final_outcome = Some((outcome, root, systematic));
         self.maybe_finalize(t);
     }
@@ -974,10 +1001,12 @@ impl<'a> World<'a> {
         let task = &mut self.tasks[t as usize];
         let Some(spec) = task.spec.take() else { return };
         let class = &self.sc.workload.classes[spec.class];
-        let latency = now - spec.arrival;
+        // Timed at the decision, not at the end of stale calls that outlived it.
+        let at = task.decided_at;
+        let latency = at - spec.arrival;
         let c = &mut self.counters;
         c.record_latency(latency);
-        c.makespan = c.makespan.max(now);
+        c.makespan = c.makespan.max(at);
         match outcome {
             Outcome::Correct => {
                 c.correct += 1;
@@ -1038,7 +1067,7 @@ impl<'a> World<'a> {
                 task: spec.id,
                 class: spec.class,
                 arrival_s: spec.arrival.as_secs(),
-                finish_s: now.as_secs(),
+                finish_s: at.as_secs(),
                 outcome,
                 cost: task.cost,
                 tokens_in: task.tokens_in,

@@ -256,3 +256,81 @@ fn r9_a_run_never_overwrites_a_sweep_folder_nor_a_sweep_a_run_folder() {
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a run"));
     assert!(t.path().join("r/summary.csv").exists());
 }
+
+fn fixture(name: &str) -> String {
+    root().join("tests/fixtures").join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn r10_a_task_is_timed_at_delivery_not_when_its_stale_calls_end() {
+    let t = tmp("r10");
+    orchsim(t.path())
+        .args(["run", &fixture("stale-delivery.toml"), "--audit", "--task-log", "--no-charts", "--quiet", "--out", "o"])
+        .assert()
+        .success();
+    // The last step result of a delivered task is its delivery.
+    let trail = std::fs::read_to_string(t.path().join("o/events.jsonl")).unwrap();
+    let mut last: std::collections::BTreeMap<u64, f64> = Default::default();
+    for line in trail.lines().skip(1) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if matches!(v["event"].as_str(), Some("step_completed" | "review")) {
+            last.insert(v["task"].as_u64().unwrap(), v["t"].as_f64().unwrap());
+        }
+    }
+    let (_, rows) = read_csv(&t.path().join("o/tasks.csv"));
+    let mut checked = 0;
+    for r in &rows {
+        let finish: f64 = r[6].parse().unwrap();
+        let want = last[&r[2].parse::<u64>().unwrap()];
+        assert!((finish - want).abs() < 1e-6, "task {}: finish {finish} vs delivery {want}", r[2]);
+        checked += 1;
+    }
+    assert_eq!(checked, 200);
+    assert!(trail.contains("\"stale\":true"), "stale attempts are marked, not called timeouts");
+    assert!(!trail.contains("\"outcome\":\"timeout\""), "no timeout configured");
+}
+
+#[test]
+fn r11_a_queued_call_of_a_discarded_step_is_dropped_before_it_runs() {
+    let t = tmp("r11");
+    orchsim(t.path()).args(["run", &fixture("stale-queued.toml"), "--task-log", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let (_, agents) = read_csv(&t.path().join("o/agents.csv"));
+    let a = agents.iter().find(|r| r[2] == "a").unwrap();
+    assert_eq!(a[5], "3", "one discarded attempt that was running, two live ones; the queued one never ran");
+    let (_, tasks) = read_csv(&t.path().join("o/tasks.csv"));
+    let finish: f64 = tasks[0][6].parse().unwrap();
+    // 0.2 s root, then the slow slot: the stale replica until 100.3, two live ones of 100.1 s each.
+    assert!((finish - 300.5).abs() < 1e-6, "{finish}");
+}
+
+#[test]
+fn r12_only_orchsims_own_files_are_ever_removed() {
+    let t = tmp("r12");
+    let o = t.path().join("o");
+    std::fs::create_dir_all(o.join("charts")).unwrap();
+    std::fs::create_dir_all(o.join("parts")).unwrap();
+    std::fs::write(o.join("charts/my-notes.txt"), "mine").unwrap();
+    std::fs::write(o.join("parts/thesis.tex"), "mine").unwrap();
+    std::fs::write(o.join("tasks.csv"), "not orchsim's").unwrap();
+    // Not an orchsim folder yet: nothing is removed.
+    orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    assert!(o.join("tasks.csv").exists() && o.join("charts/my-notes.txt").exists() && o.join("parts/thesis.tex").exists());
+    // Now it is: orchsim's stale outputs go, the user's files stay.
+    orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--quiet", "--out", "o"]).assert().success();
+    orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    assert!(!o.join("tasks.csv").exists() && !o.join("charts/cost_per_result.png").exists());
+    assert!(o.join("charts/my-notes.txt").exists() && o.join("parts/thesis.tex").exists());
+}
+
+#[test]
+fn r13_the_verdict_that_triggers_a_rework_is_not_waste() {
+    let sc = load(
+        "name = \"r13\"\nreplications = 1\n[workload]\ntasks = 1\narrivals = { process = \"batch\" }\n\
+         [models.m]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 100\n\
+         [agents.w]\nmodel = \"m\"\noutput_tokens = 200\nerror_rate = 1\n[agents.r]\nmodel = \"m\"\noutput_tokens = 110\nreview = { recall = 1 }\n\
+         [strategies.s]\nsteps = [{ id = \"root\", agent = \"w\" }, { id = \"rv\", agent = \"r\", max_rework = 1, on_exhausted = \"deliver\" }]\n",
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    // Only the first run of `root` (200 output tokens at $1/Mtok) was thrown away.
+    assert_eq!(w.counters.wasted, orchsim::economics::Usd(200 * 1_000_000));
+}
