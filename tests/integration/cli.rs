@@ -303,3 +303,14 @@ fn no_progress_bar_or_noise_when_stderr_is_not_a_terminal() {
         orchsim(t.path()).args(["run", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet", "--out", "q"]).assert().success();
     assert!(q.get_output().stdout.is_empty(), "--quiet prints nothing");
 }
+
+#[test]
+fn the_readme_scenario_example_is_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("```toml\nname = \"example\"").expect("the README shows a scenario") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let t = tmp("readme_example");
+    std::fs::write(t.path().join("example.toml"), &readme[start..end]).unwrap();
+    orchsim(t.path()).args(["validate", "example.toml"]).assert().success();
+    orchsim(t.path()).args(["run", "example.toml", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet"]).assert().success();
+}
