@@ -12,7 +12,7 @@ use crate::sweep::SweepPlan;
 /// orchsim: when does a team of AI agents beat one agent, or people, on cost per
 /// correct result? A deterministic discrete-event simulator of agent orchestration.
 #[derive(Debug, Parser)]
-#[command(name = "orchsim", version, about, long_about = None)]
+#[command(name = "orchsim", version, about, long_about = None, after_help = "With no command, orchsim runs the built-in default scenario, like `orchsim run`.")]
 pub struct Cli {
     /// What to do (default: `run` the built-in scenario).
     #[command(subcommand)]
@@ -90,7 +90,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
     /// Also write the event trail `events.jsonl`.
     #[arg(long)]
@@ -132,7 +132,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
     /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).
     #[arg(long, value_name = "K/N")]
