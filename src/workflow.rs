@@ -17,10 +17,10 @@ pub mod human;
 pub mod stream;
 pub mod trail;
 
-use crate::economics::ledger::Ledger;
+use crate::economics::ledger::{BuStats, Ledger};
 use crate::economics::metrics::Counters;
-use crate::engine::{Purpose, stream as rng_stream};
-use crate::model::{Scenario, StrategyKind};
+use crate::engine::{Purpose, SimTime, stream as rng_stream};
+use crate::model::{Class, Scenario, StrategyKind};
 
 pub use stream::{TaskSpec, TaskStream};
 
@@ -75,6 +75,31 @@ pub struct TaskRow {
     pub reworks: u64,
     /// Ledger row of the root cause, for wrong and failed tasks.
     pub root_cause: Option<usize>,
+}
+
+/// Counts a task whose outcome was decided at `at`: its latency and the makespan, and,
+/// when it was delivered (`Some(correct)`; `None` is a failure), its value or penalty,
+/// its business unit's correct count and whether it met its class deadline. Both worlds
+/// count through here, so the metrics mean the same for agents and for people.
+pub(crate) fn tally(c: &mut Counters, bu: &mut BuStats, class: &Class, arrival: SimTime, at: SimTime, delivered: Option<bool>) {
+    let latency = at - arrival;
+    c.record_latency(latency);
+    c.makespan = c.makespan.max(at);
+    match delivered {
+        Some(true) => {
+            c.correct += 1;
+            c.value += class.value_usd;
+            bu.correct += 1;
+        }
+        Some(false) => {
+            c.wrong += 1;
+            c.value -= class.wrong_penalty_usd;
+        }
+        None => c.failed += 1,
+    }
+    if delivered.is_some() && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
+        c.sla_met += 1;
+    }
 }
 
 /// Names of a world's ledger rows: `(step, agent)` pairs as written to `agents.csv`.

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 use rand::RngExt;
 
 use super::stream::{keyed_uniform, name_hash};
-use super::trail::{TrailWriter, json_str};
-use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
+use super::trail::{TrailWriter, bu_fields, json_str};
+use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult, tally};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -236,7 +236,7 @@ impl<'a> World<'a> {
             .collect();
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         let row_json = rows.iter().map(|(s, a)| format!(",\"step\":{},\"agent\":{}", json_str(s), json_str(a))).collect();
-        let bu_json = sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect();
+        let bu_json = bu_fields(&sc.business_units);
         World {
             sc,
             st,
@@ -1004,40 +1004,23 @@ impl<'a> World<'a> {
         // Timed at the decision, not at the end of stale calls that outlived it.
         let at = task.decided_at;
         let latency = at - spec.arrival;
+        // An escalated task is correct unless the people erred (then its root cause is
+        // the escalation row); the agents' spend on it, like all of a failed task's, is waste.
+        let delivered = match outcome {
+            Outcome::Correct => Some(true),
+            Outcome::Wrong => Some(false),
+            Outcome::Failed => None,
+            Outcome::Escalated => Some(root.is_none()),
+        };
+        tally(&mut self.counters, &mut self.ledger.bus[task.bu], class, spec.arrival, at, delivered);
         let c = &mut self.counters;
-        c.record_latency(latency);
-        c.makespan = c.makespan.max(at);
         match outcome {
-            Outcome::Correct => {
-                c.correct += 1;
-                c.value += class.value_usd;
-                self.ledger.bus[task.bu].correct += 1;
-            }
-            Outcome::Wrong => {
-                c.wrong += 1;
-                c.value -= class.wrong_penalty_usd;
-            }
-            Outcome::Failed => {
-                c.failed += 1;
-                task.wasted = task.cost;
-            }
+            Outcome::Failed => task.wasted = task.cost,
             Outcome::Escalated => {
-                // Finished by people: correct unless their own error rate struck (then
-                // the root cause is the escalation row). The agents' spend is wasted.
                 c.escalated += 1;
-                if root.is_some() {
-                    c.wrong += 1;
-                    c.value -= class.wrong_penalty_usd;
-                } else {
-                    c.correct += 1;
-                    c.value += class.value_usd;
-                    self.ledger.bus[task.bu].correct += 1;
-                }
                 task.wasted = task.cost - task.human_cost;
             }
-        }
-        if outcome != Outcome::Failed && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
-            c.sla_met += 1;
+            Outcome::Correct | Outcome::Wrong => {}
         }
         c.wasted += task.wasted;
         // Root causes are counted for every task that did not end correct.

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 
 use rand::RngExt;
 
-use super::trail::{TrailWriter, json_str};
-use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
+use super::trail::{TrailWriter, bu_fields, json_str};
+use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult, tally};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -63,7 +63,7 @@ pub(crate) fn run(
         rng,
         opts,
         trail,
-        bu_json: sc.business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect(),
+        bu_json: bu_fields(&sc.business_units),
         q: EventQueue::with_capacity(1024),
         ledger: Ledger::new(1, sc.business_units.len()),
         c: Counters::default(),
@@ -143,21 +143,10 @@ impl World<'_> {
         let p = (self.h.error_rate * class.difficulty).min(1.0);
         let wrong = p > 0.0 && self.rng.random::<f64>() < p;
         let latency = now - spec.arrival;
-        let c = &mut self.c;
-        c.record_latency(latency);
-        c.makespan = c.makespan.max(now);
+        tally(&mut self.c, &mut self.ledger.bus[class.business_unit], class, spec.arrival, now, Some(!wrong));
         if wrong {
-            c.wrong += 1;
-            c.value -= class.wrong_penalty_usd;
             self.ledger.rows[0].defects_introduced += 1;
             self.ledger.rows[0].root_causes += 1;
-        } else {
-            c.correct += 1;
-            c.value += class.value_usd;
-            self.ledger.bus[class.business_unit].correct += 1;
-        }
-        if class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
-            c.sla_met += 1;
         }
         if let Some(tr) = self.trail.as_mut() {
             let rest = format_args!(

@@ -15,6 +15,11 @@ pub fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// `,"bu":..` for each business unit, JSON-escaped once per world for its events.
+pub fn bu_fields(business_units: &[String]) -> Vec<String> {
+    business_units.iter().map(|b| format!(",\"bu\":{}", json_str(b))).collect()
+}
+
 /// Streams one world's events.
 #[derive(Debug)]
 pub struct TrailWriter {
