@@ -88,47 +88,45 @@ pub fn manifest_plan(dir: &Path) -> Result<(Loaded, RunPlan)> {
     Ok((Loaded { source, tree, scenario: sc }, plan))
 }
 
-fn first_diff(name: &str, recorded: &[u8], replayed: &[u8]) -> Option<String> {
-    if recorded == replayed {
-        return None;
-    }
-    let (a, b) = (String::from_utf8_lossy(recorded), String::from_utf8_lossy(replayed));
-    let (mut la, mut lb) = (a.lines(), b.lines());
+/// The first line at which two texts differ, as a message naming `name` and the line;
+/// `None` when every line is equal. Long lines are shortened, on a character boundary.
+fn first_diff_lines(name: &str, recorded: impl BufRead, replayed: impl BufRead) -> std::io::Result<Option<String>> {
+    let (mut a, mut b) = (recorded.lines(), replayed.lines());
+    let show = |s: Option<String>| match s {
+        Some(s) if s.chars().count() > 300 => format!("{}...", s.chars().take(300).collect::<String>()),
+        Some(s) => s,
+        None => "<end of file>".into(),
+    };
     let mut n = 0;
     loop {
         n += 1;
-        match (la.next(), lb.next()) {
+        match (a.next().transpose()?, b.next().transpose()?) {
+            (None, None) => return Ok(None),
             (Some(x), Some(y)) if x == y => continue,
-            (x, y) => {
-                return Some(format!(
-                    "{name}:{n}: differs\n  recorded: {}\n  replayed: {}",
-                    x.unwrap_or("<end of file>"),
-                    y.unwrap_or("<end of file>")
-                ));
-            }
+            (x, y) => return Ok(Some(format!("{name}:{n}: differs\n  recorded: {}\n  replayed: {}", show(x), show(y)))),
         }
     }
 }
 
+/// [`first_diff_lines`] for a file on disk and bytes in memory. Bytes that differ only
+/// where lines do not (line endings, a missing last newline) still count as a difference.
+fn first_diff(name: &str, recorded: &[u8], replayed: &[u8]) -> Option<String> {
+    if recorded == replayed {
+        return None;
+    }
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (a, b) = (lossy(recorded), lossy(replayed));
+    Some(
+        first_diff_lines(name, a.as_bytes(), b.as_bytes())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| format!("{name}: differs in line endings or trailing bytes")),
+    )
+}
+
 fn first_diff_files(name: &str, recorded: &Path, replayed: &Path) -> Result<Option<String>> {
     let open = |p: &Path| File::open(p).map(BufReader::new).map_err(|e| Error::io(p, e));
-    let (mut a, mut b) = (open(recorded)?.lines(), open(replayed)?.lines());
-    let mut n = 0;
-    loop {
-        n += 1;
-        let x = a.next().transpose().map_err(|e| Error::io(recorded, e))?;
-        let y = b.next().transpose().map_err(|e| Error::io(replayed, e))?;
-        match (x, y) {
-            (None, None) => return Ok(None),
-            (Some(x), Some(y)) if x == y => continue,
-            (x, y) => {
-                let show = |s: Option<String>| {
-                    s.map(|s| if s.len() > 300 { format!("{}...", &s[..300]) } else { s }).unwrap_or_else(|| "<end of file>".into())
-                };
-                return Ok(Some(format!("{name}:{n}: differs\n  recorded: {}\n  replayed: {}", show(x), show(y))));
-            }
-        }
-    }
+    first_diff_lines(name, open(recorded)?, open(replayed)?).map_err(|e| Error::io(recorded, e))
 }
 
 /// Re-runs a run folder from its manifest and compares every data file and the trail.
