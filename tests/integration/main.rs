@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod common;
 mod properties;
+mod quality;
 mod regressions;
 mod sweep;
 mod theory;
