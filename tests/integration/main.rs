@@ -7,5 +7,6 @@ mod common;
 mod properties;
 mod quality;
 mod regressions;
+mod rules;
 mod sweep;
 mod theory;
