@@ -43,3 +43,13 @@ fn impossible_figures_exit_2_with_the_reason() {
         assert!(out.get_output().stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn the_readme_shows_what_calibrate_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let start = readme.find("$ orchsim calibrate pass-at-k").expect("the README shows a calibration");
+    let block = &readme[start..];
+    let block = &block[block.find('\n').map_or(0, |i| i + 1)..block.find("```").unwrap_or(block.len())];
+    let out = calibrate(&["--pass1", "0.2881", "--pass-at", "10=0.4681"]).success();
+    assert_eq!(String::from_utf8_lossy(&out.get_output().stdout), block);
+}
