@@ -168,8 +168,9 @@ impl Fit {
             .collect();
         if !independent.is_empty() {
             s += &format!(
-                "# note: {} reaches what independent attempts give (1 - (1 - pass@1)^k): errors look uncorrelated, and 0 is the least error_correlation there is\n",
-                independent.join(", ")
+                "# note: {} {} at or above what independent attempts give, 1 - (1 - pass@1)^k: errors look uncorrelated, and 0 is the least error_correlation there is\n",
+                independent.join(", "),
+                if independent.len() == 1 { "is" } else { "are" }
             );
         }
         if self.rho >= RHO_MAX - 1e-6 {
@@ -224,6 +225,13 @@ mod tests {
         let fit = fit_pass_at_k(0.5, &[PassAt { k: 2, pass: 0.75 }]).unwrap();
         assert_eq!(fit.rho, 0.0);
         assert!(fit.render().contains("# note:"));
+    }
+
+    #[test]
+    fn nearly_identical_figures_stop_at_the_largest_value() {
+        let fit = fit_pass_at_k(0.2881, &[PassAt { k: 10, pass: 0.2882 }]).unwrap();
+        assert!((fit.rho - RHO_MAX).abs() < 1e-6, "{}", fit.rho);
+        assert!(fit.render().contains("# note: the fit reached the largest"));
     }
 
     #[test]
