@@ -62,8 +62,7 @@ pub enum Command {
     },
     /// List the built-in model catalog with prices, dates and sources.
     Models,
-    /// Derive scenario parameters from published figures, e.g. `orchsim calibrate
-    /// pass-at-k --pass1 0.2881 --pass-at 10=0.4681` for `error_correlation`.
+    /// Derive scenario parameters from published figures (`pass-at-k`: error_correlation).
     Calibrate {
         /// Where the figures come from.
         #[command(subcommand)]
