@@ -62,6 +62,12 @@ pub enum Command {
     },
     /// List the built-in model catalog with prices, dates and sources.
     Models,
+    /// Derive scenario parameters from published figures (`pass-at-k`: error_correlation).
+    Calibrate {
+        /// Where the figures come from.
+        #[command(subcommand)]
+        source: crate::calibrate::Source,
+    },
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
     Plot {
         /// The folder.
@@ -235,6 +241,7 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
             crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
         Command::Models => commands::say(&commands::models()),
+        Command::Calibrate { source } => commands::say(&crate::calibrate::run(&source)?),
     }
 }
 

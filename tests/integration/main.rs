@@ -5,6 +5,8 @@ mod charts;
 mod cli;
 mod common;
 mod properties;
+mod quality;
 mod regressions;
+mod rules;
 mod sweep;
 mod theory;
