@@ -15,8 +15,8 @@
 //! Every random draw comes from the world's one stream `rng`, in event order: moving
 //! code between rooms must never reorder draws, or outputs change.
 
+use super::event::{Event, Observer};
 use super::stream::name_hash;
-use super::trail::{TrailWriter, bu_fields, json_str};
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
@@ -24,11 +24,16 @@ use crate::economics::money::Usd;
 use crate::engine::{EventQueue, SimRng};
 use crate::model::{AgentsStrategy, Scenario};
 
-/// Writes a trail event when the world has a trail; costs one branch otherwise.
-macro_rules! trail {
-    ($self:ident, $kind:expr, $task:expr, $($fmt:tt)*) => {
-        if let Some(tr) = $self.trail.as_mut() {
-            tr.event($self.q.now(), $kind, $task, format_args!($($fmt)*));
+/// Emits an event to the world's observer. For an observer that is not
+/// [`ENABLED`](Observer::ENABLED) the branch is on a constant: the event is never built.
+/// Must be used where the world's observer type is called `O`, and the event may
+/// borrow fields of the world but not the world as a whole.
+macro_rules! emit {
+    ($self:ident, $event:expr) => {
+        if O::ENABLED {
+            let now = $self.q.now();
+            let event = $event;
+            $self.obs.event(now, &event);
         }
     };
 }
@@ -63,7 +68,7 @@ enum Ev {
 }
 
 /// An agents strategy's world.
-pub(crate) struct World<'a> {
+pub(crate) struct World<'a, O: Observer> {
     sc: &'a Scenario,
     st: &'a AgentsStrategy,
     stream: TaskStream,
@@ -88,22 +93,19 @@ pub(crate) struct World<'a> {
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
-    trail: Option<TrailWriter>,
-    /// `,"step":..,"agent":..` per ledger row, and `,"bu":..` per business unit,
-    /// JSON-escaped once for the trail.
-    row_json: Vec<String>,
-    bu_json: Vec<String>,
+    /// Receives the world's events (the trail with `--audit`).
+    obs: O,
 }
 
-impl<'a> World<'a> {
+impl<'a, O: Observer> World<'a, O> {
     pub(crate) fn new(
         sc: &'a Scenario,
         st: &'a AgentsStrategy,
         stream: TaskStream,
         rng: SimRng,
         opts: WorldOptions,
-        trail: Option<TrailWriter>,
-    ) -> World<'a> {
+        obs: O,
+    ) -> World<'a, O> {
         let n = st.steps.len();
         let mut rows: Vec<(String, String)> = st.steps.iter().map(|s| (s.id.clone(), sc.agents[s.agent].name.clone())).collect();
         let mut push_row = |name: &str, agent: &str| {
@@ -137,8 +139,6 @@ impl<'a> World<'a> {
             .collect();
         let pools = sc.models.iter().map(Pool::new).collect();
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
-        let row_json = rows.iter().map(|(s, a)| format!(",\"step\":{},\"agent\":{}", json_str(s), json_str(a))).collect();
-        let bu_json = bu_fields(&sc.business_units);
         World {
             sc,
             st,
@@ -164,13 +164,12 @@ impl<'a> World<'a> {
             orch_row,
             platform_row,
             escalation_row,
-            trail,
-            row_json,
-            bu_json,
+            obs,
         }
     }
 
-    pub(crate) fn run(mut self) -> WorldResult {
+    /// Runs the world to its end; returns its results and its observer.
+    pub(crate) fn run(mut self) -> (WorldResult, O) {
         self.next_spec = self.stream.next();
         if let Some(s) = self.next_spec {
             self.q.schedule(s.arrival, Ev::TaskArrived);
@@ -189,13 +188,9 @@ impl<'a> World<'a> {
         }
         self.charge_monthly_fee();
         self.counters.events = self.q.events_processed();
-        WorldResult {
-            ledger: self.ledger,
-            counters: self.counters,
-            row_names: self.rows,
-            task_rows: self.task_rows,
-            trail: self.trail.map(TrailWriter::finish),
-        }
+        let result =
+            WorldResult { ledger: self.ledger, counters: self.counters, row_names: self.rows, task_rows: self.task_rows, trail: None };
+        (result, self.obs)
     }
 
     // ---- arrivals -------------------------------------------------------------------
@@ -232,7 +227,10 @@ impl<'a> World<'a> {
 
         self.counters.tasks += 1;
         self.ledger.bus[bu].tasks += 1;
-        trail!(self, "task_arrived", Some(spec.id), ",\"class\":{}{}", json_str(&class.name), self.bu_json[bu]);
+        emit!(
+            self,
+            Event::TaskArrived { task: spec.id, class: class.name.as_str().into(), bu: self.sc.business_units[bu].as_str().into() }
+        );
         let fee = self.st.platform.usd_per_task;
         if fee != Usd::ZERO {
             self.charge_task(t, self.platform_row, Category::Platform, fee, None, false);

@@ -5,8 +5,10 @@ use rand::RngExt;
 
 use super::super::Outcome;
 use super::{Ev, NO_STEP, World};
+use crate::economics::money::Usd;
 use crate::engine::SimTime;
 use crate::model::{Context, Jitter};
+use crate::workflow::event::{AttemptEnd, Event, Observer};
 
 /// How an attempt ended (decided when it starts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +51,7 @@ impl Call {
     }
 }
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32) {
         let live = if row < self.n {
             row
@@ -137,14 +139,15 @@ impl World<'_> {
         let now = self.q.now();
         let call = self.calls[c as usize];
         self.counters.record_wait(now - call.enqueued);
-        trail!(
+        emit!(
             self,
-            "attempt_started",
-            Some(self.tasks[call.task as usize].id),
-            "{},\"attempt\":{},\"wait_s\":{}",
-            self.row_json[call.row as usize],
-            call.attempt,
-            (now - call.enqueued).as_secs()
+            Event::AttemptStarted {
+                task: self.tasks[call.task as usize].id,
+                step: self.rows[call.row as usize].0.as_str().into(),
+                agent: self.rows[call.row as usize].1.as_str().into(),
+                attempt: call.attempt,
+                wait_s: (now - call.enqueued).as_secs(),
+            }
         );
         self.ledger.rows[call.row as usize].attempts += 1;
         self.tasks[call.task as usize].attempts += 1;
@@ -202,13 +205,19 @@ impl World<'_> {
                 self.retry_or_give_up(c);
             }
             AttemptOutcome::TransientError | AttemptOutcome::Pending => {
-                trail!(
+                emit!(
                     self,
-                    "attempt_ended",
-                    Some(self.tasks[call.task as usize].id),
-                    "{},\"attempt\":{},\"outcome\":\"transient_error\",\"tokens_in\":0,\"tokens_out\":0,\"cost_usd\":\"0\"",
-                    self.row_json[call.row as usize],
-                    call.attempt
+                    Event::AttemptEnded {
+                        task: self.tasks[call.task as usize].id,
+                        step: self.rows[call.row as usize].0.as_str().into(),
+                        agent: self.rows[call.row as usize].1.as_str().into(),
+                        attempt: call.attempt,
+                        outcome: AttemptEnd::TransientError,
+                        stale: false,
+                        tokens_in: 0,
+                        tokens_out: 0,
+                        cost_usd: Usd::ZERO,
+                    }
                 );
                 self.ledger.rows[call.row as usize].failed_attempts += 1;
                 self.retry_or_give_up(c);
@@ -236,24 +245,27 @@ impl World<'_> {
             if r.jitter == Jitter::Full && backoff > 0.0 {
                 backoff = self.rng.random_range(0.0..backoff);
             }
-            trail!(
+            emit!(
                 self,
-                "retry_scheduled",
-                Some(self.tasks[t as usize].id),
-                "{},\"attempt\":{},\"backoff_s\":{backoff}",
-                self.row_json[call.row as usize],
-                call.attempt
+                Event::RetryScheduled {
+                    task: self.tasks[t as usize].id,
+                    step: self.rows[call.row as usize].0.as_str().into(),
+                    agent: self.rows[call.row as usize].1.as_str().into(),
+                    attempt: call.attempt,
+                    backoff_s: backoff,
+                }
             );
             self.q.schedule_in(SimTime::from_secs(backoff), Ev::BackoffElapsed(c));
         } else {
             // Retries spent: the step fails the task, with this agent as root cause.
-            trail!(
+            emit!(
                 self,
-                "step_failed",
-                Some(self.tasks[t as usize].id),
-                "{},\"attempts\":{}",
-                self.row_json[call.row as usize],
-                call.attempt
+                Event::StepFailed {
+                    task: self.tasks[t as usize].id,
+                    step: self.rows[call.row as usize].0.as_str().into(),
+                    agent: self.rows[call.row as usize].1.as_str().into(),
+                    attempts: call.attempt
+                }
             );
             self.release_call(c);
             self.stop(t, Outcome::Failed, Some(call.row as usize), false);

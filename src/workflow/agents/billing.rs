@@ -6,6 +6,7 @@ use super::attempt::{AttemptOutcome, Call};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
 use crate::model::{Agent, Model};
+use crate::workflow::event::{AttemptEnd, Event, FeeKind, Observer};
 
 /// Seconds in the 30-day month used to prorate monthly fees.
 const MONTH_S: i128 = 30 * 24 * 3600;
@@ -38,31 +39,27 @@ pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
     CallBill { work, handoff, tools }
 }
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     /// Bills an attempt (see [`call_bill`]) with the platform's share, and counts its
     /// tokens. `wasted`: the attempt's work is thrown away (a timeout, a stale call).
     pub(super) fn bill(&mut self, call: &Call, wasted: bool) {
         let row = call.row as usize;
         let t = call.task;
         let CallBill { work, handoff, tools } = call_bill(&self.sc.models[call.model as usize], &self.sc.agents[call.agent as usize], call);
-        trail!(
-            self,
-            "attempt_ended",
-            Some(self.tasks[t as usize].id),
-            "{},\"attempt\":{},\"outcome\":\"{},\"tokens_in\":{},\"tokens_out\":{},\"cost_usd\":\"{}\"",
-            self.row_json[row],
-            call.attempt,
-            if call.outcome == AttemptOutcome::Timeout {
-                "timeout\""
-            } else if wasted {
-                "success\",\"stale\":true"
-            } else {
-                "success\""
-            },
-            call.cached_in + call.fresh_in + call.handoff_in,
-            call.billed_out,
-            work + handoff + tools
-        );
+        emit!(self, {
+            let timeout = call.outcome == AttemptOutcome::Timeout;
+            Event::AttemptEnded {
+                task: self.tasks[t as usize].id,
+                step: self.rows[row].0.as_str().into(),
+                agent: self.rows[row].1.as_str().into(),
+                attempt: call.attempt,
+                outcome: if timeout { AttemptEnd::Timeout } else { AttemptEnd::Success },
+                stale: wasted && !timeout,
+                tokens_in: call.cached_in + call.fresh_in + call.handoff_in,
+                tokens_out: call.billed_out,
+                cost_usd: work + handoff + tools,
+            }
+        });
         let work_cat = if row == self.orch_row { Category::Orchestration } else { Category::Model };
         let live = Some(call.live as usize);
         self.charge_task(t, row, work_cat, work, live, wasted);
@@ -92,12 +89,14 @@ impl World<'_> {
             return;
         }
         if cat == Category::Platform {
-            trail!(
+            emit!(
                 self,
-                "platform_fee",
-                Some(self.tasks[t as usize].id),
-                "{},\"cost_usd\":\"{amount}\"",
-                self.bu_json[self.tasks[t as usize].bu]
+                Event::PlatformFeeCharged {
+                    task: Some(self.tasks[t as usize].id),
+                    bu: self.sc.business_units[self.tasks[t as usize].bu].as_str().into(),
+                    kind: None,
+                    cost_usd: amount,
+                }
             );
         }
         let task = &mut self.tasks[t as usize];
@@ -125,7 +124,15 @@ impl World<'_> {
         let weights: Vec<u64> = self.ledger.bus.iter().map(|b| b.tasks).collect();
         for (bu, part) in apportion(fee, &weights).into_iter().enumerate() {
             if part != Usd::ZERO {
-                trail!(self, "platform_fee", None, "{},\"kind\":\"monthly\",\"cost_usd\":\"{part}\"", self.bu_json[bu]);
+                emit!(
+                    self,
+                    Event::PlatformFeeCharged {
+                        task: None,
+                        bu: self.sc.business_units[bu].as_str().into(),
+                        kind: Some(FeeKind::Monthly),
+                        cost_usd: part
+                    }
+                );
                 self.ledger.charge(self.platform_row, bu, Category::Platform, part);
             }
         }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use super::{Ev, World};
 use crate::engine::SimTime;
 use crate::model::Model;
+use crate::workflow::event::Observer;
 
 /// A token bucket holding up to one minute's budget, refilled continuously.
 #[derive(Debug)]
@@ -94,7 +95,7 @@ impl Pool {
     }
 }
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     /// Starts queued attempts while the model has free slots and rate-limit budget.
     pub(super) fn dispatch(&mut self, m: usize) {
         loop {

@@ -5,18 +5,18 @@ use rand::RngExt;
 
 use super::super::Outcome;
 use super::super::stream::keyed_uniform;
-use super::super::trail::json_str;
 use super::attempt::Call;
 use super::task::Task;
 use super::{NO_STEP, World};
 use crate::economics::money::Usd;
 use crate::model::{Merge, OnExhausted};
 use crate::workflow::TaskSpec;
+use crate::workflow::event::{Event, Observer};
 
 /// Defect bit of the orchestrator (steps use bits 0..63).
 pub(super) const ORCH_BIT: u64 = 1 << 63;
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     pub(super) fn on_call_succeeded(&mut self, call: &Call) {
         let t = call.task;
         if self.tasks[t as usize].stopped {
@@ -35,7 +35,15 @@ impl World<'_> {
                 task.orch_defects |= plan;
                 self.ledger.rows[row].defects_introduced += 1;
                 let (id, sys) = (task.id, task.systematic & ORCH_BIT != 0);
-                trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[row]);
+                emit!(
+                    self,
+                    Event::DefectIntroduced {
+                        task: id,
+                        step: self.rows[row].0.as_str().into(),
+                        agent: self.rows[row].1.as_str().into(),
+                        systematic: sys
+                    }
+                );
             }
             if call.then_step == NO_STEP {
                 self.launch_ready(t);
@@ -76,14 +84,40 @@ impl World<'_> {
             if bad {
                 task.defects |= bit;
                 self.ledger.rows[s].defects_introduced += 1;
-                trail!(self, "defect_introduced", Some(id), "{},\"systematic\":{sys}", self.row_json[s]);
+                emit!(
+                    self,
+                    Event::DefectIntroduced {
+                        task: id,
+                        step: self.rows[s].0.as_str().into(),
+                        agent: self.rows[s].1.as_str().into(),
+                        systematic: sys
+                    }
+                );
             }
-            trail!(self, "step_completed", Some(id), "{},\"defective\":{bad},\"systematic\":{sys}", self.row_json[s]);
+            emit!(
+                self,
+                Event::StepCompleted {
+                    task: id,
+                    step: self.rows[s].0.as_str().into(),
+                    agent: self.rows[s].1.as_str().into(),
+                    defective: bad,
+                    systematic: sys
+                }
+            );
             self.launch_ready(t);
             return;
         }
         let (id, present) = (task.id, defect_set(task) != 0);
-        trail!(self, "review", Some(id), "{},\"flagged\":{bad},\"defects_present\":{present}", self.row_json[s]);
+        emit!(
+            self,
+            Event::Reviewed {
+                task: id,
+                step: self.rows[s].0.as_str().into(),
+                agent: self.rows[s].1.as_str().into(),
+                flagged: bad,
+                defects_present: present
+            }
+        );
         let task = &mut self.tasks[t as usize];
         if !bad {
             task.done |= bit;
@@ -98,13 +132,15 @@ impl World<'_> {
             task.rework_used[s] += 1;
             task.reworks += 1;
             let (id, n) = (task.id, task.rework_used[s]);
-            trail!(
+            emit!(
                 self,
-                "rework",
-                Some(id),
-                "{},\"to\":{},\"rework\":{n}",
-                self.row_json[s],
-                step.reworks.map(|r| json_str(&self.st.steps[r].id)).unwrap_or_default()
+                Event::ReworkRequested {
+                    task: id,
+                    step: self.rows[s].0.as_str().into(),
+                    agent: self.rows[s].1.as_str().into(),
+                    to: step.reworks.map(|r| self.st.steps[r].id.as_str().into()),
+                    rework: n,
+                }
             );
             let task = &mut self.tasks[t as usize];
             let set = self.rework_set[s];

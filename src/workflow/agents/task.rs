@@ -3,12 +3,12 @@
 
 use rand::RngExt;
 
-use super::super::trail::json_str;
 use super::super::{Outcome, TaskRow, TaskSpec, tally};
 use super::{Ev, World};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
+use crate::workflow::event::{Event, Observer};
 
 /// A task in flight. Per-step vectors have one entry per step (`live_cost` one more,
 /// for the orchestrator's per-task plan); they are kept across reuses of the slot.
@@ -102,17 +102,20 @@ impl Task {
     }
 }
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     pub(super) fn escalate(&mut self, t: u32) {
         let Some(e) = &self.st.escalation else { return };
         let hours = e.hours.sample(&mut self.rng);
         let cost = Usd::from_f64(hours * e.usd_per_hour);
-        trail!(
+        emit!(
             self,
-            "escalated",
-            Some(self.tasks[t as usize].id),
-            "{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
-            self.row_json[self.escalation_row]
+            Event::Escalated {
+                task: self.tasks[t as usize].id,
+                step: self.rows[self.escalation_row].0.as_str().into(),
+                agent: self.rows[self.escalation_row].1.as_str().into(),
+                hours,
+                cost_usd: cost
+            }
         );
         self.charge_task(t, self.escalation_row, Category::Human, cost, None, false);
         self.ledger.rows[self.escalation_row].calls += 1;
@@ -129,7 +132,7 @@ impl World<'_> {
         }
         let p = self.st.escalation.as_ref().map(|e| e.error_rate).unwrap_or(0.0);
         let wrong = p > 0.0 && self.rng.random::<f64>() < p;
-        trail!(self, "escalation_finished", Some(self.tasks[t as usize].id), ",\"correct\":{}", !wrong);
+        emit!(self, Event::EscalationFinished { task: self.tasks[t as usize].id, correct: !wrong });
         let now = self.q.now();
         let task = &mut self.tasks[t as usize];
         task.escalating = false;
@@ -158,7 +161,6 @@ impl World<'_> {
     }
 
     pub(super) fn finish(&mut self, t: u32, outcome: Outcome, root: Option<usize>, systematic: bool) {
-        let now = self.q.now();
         let task = &mut self.tasks[t as usize];
         let Some(spec) = task.spec.take() else { return };
         let class = &self.sc.workload.classes[spec.class];
@@ -191,21 +193,18 @@ impl World<'_> {
                 self.ledger.rows[r].systematic_root_causes += 1;
             }
         }
-        if let Some(tr) = self.trail.as_mut() {
-            let root_name = root.map(|r| json_str(&self.rows[r].0)).unwrap_or_else(|| "null".into());
-            tr.event(
-                now,
-                "task_finished",
-                Some(spec.id),
-                format_args!(
-                    "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{}\",\"root_cause\":{root_name},\"systematic\":{systematic}",
-                    self.bu_json[task.bu],
-                    outcome.as_str(),
-                    latency.as_secs(),
-                    task.cost
-                ),
-            );
-        }
+        emit!(
+            self,
+            Event::TaskFinished {
+                task: spec.id,
+                bu: self.sc.business_units[task.bu].as_str().into(),
+                outcome,
+                latency_s: latency.as_secs(),
+                task_cost_usd: task.cost,
+                root_cause: root.map(|r| self.rows[r].0.as_str().into()),
+                systematic,
+            }
+        );
         if self.opts.task_log {
             self.task_rows.push(TaskRow {
                 task: spec.id,
