@@ -10,12 +10,14 @@
 //! scales, axes, number formats), and one module per chart family draws: `summary`
 //! (cost per result, breakdown, outcomes), `latency`, `sweep` (line chart and heat map).
 
+mod backend;
 mod common;
 mod input;
 mod latency;
 mod summary;
 mod sweep;
 
+use backend::Crisp;
 use common::*;
 use input::*;
 use plotters::prelude::*;
@@ -132,13 +134,16 @@ enum Chart {
     Sweep2(Sweep),
 }
 
+/// PNG pixels per logical pixel: a 1000 x 600 chart is a 2000 x 1200 PNG.
+pub const PNG_DENSITY: u32 = 2;
+
 /// Draws `chart` to `NAME.svg` and `NAME.png` in `out`, each via a temp file and a rename.
 fn render_chart(out: &Path, name: &str, chart: &Chart) -> Result<Vec<PathBuf>, ChartError> {
     let draw_err = |e: &dyn std::fmt::Display| ChartError::Draw { chart: name.to_string(), message: e.to_string() };
     let pid = std::process::id();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        let root = Crisp::new(SVGBackend::with_string(&mut svg, (W, H)), 1, false).into_drawing_area();
         draw(&root, chart).and_then(|()| root.present()).map_err(|e| draw_err(&e))?;
     }
     let svg_path = out.join(format!("{name}.svg"));
@@ -149,7 +154,7 @@ fn render_chart(out: &Path, name: &str, chart: &Chart) -> Result<Vec<PathBuf>, C
     let png_path = out.join(format!("{name}.png"));
     let tmp = out.join(format!(".{name}.{pid}.tmp.png"));
     let drawn = {
-        let root = BitMapBackend::new(&tmp, (W, H)).into_drawing_area();
+        let root = Crisp::new(BitMapBackend::new(&tmp, (W * PNG_DENSITY, H * PNG_DENSITY)), PNG_DENSITY, true).into_drawing_area();
         draw(&root, chart).and_then(|()| root.present()).map_err(|e| draw_err(&e))
     };
     if let Err(e) = drawn {

@@ -81,7 +81,7 @@ fn assert_png(path: &Path) {
     assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{path:?}");
     assert_eq!(&b[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    assert_eq!((be(16), be(20)), (W, H), "{path:?}");
+    assert_eq!((be(16), be(20)), (W * PNG_DENSITY, H * PNG_DENSITY), "{path:?}");
 }
 
 fn svg(dir: &Path, name: &str, must: &[&str]) -> String {
