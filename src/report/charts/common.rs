@@ -104,6 +104,8 @@ pub(super) enum Swatch {
     Line(RGBColor, u32, Option<usize>),
     Mark(RGBColor, usize),
     Ring,
+    /// No symbol: the label heads the items that follow it.
+    Caption,
 }
 
 /// Title plus a wrapped, centred legend row; returns the y where the plot may start.
@@ -115,8 +117,9 @@ pub(super) fn header<DB: DrawingBackend>(
     a.draw_text(title, &font(22.0, true).color(&DARK).pos(Pos::new(CT.0, CT.1)), (W as i32 / 2, 12))?;
     let mut rows: Vec<Vec<(usize, i32)>> = vec![Vec::new()];
     let mut used = 0;
-    for (i, (_, label)) in items.iter().enumerate() {
-        let w = 34 + width(a, label, 14.0)? + 18;
+    let indent = |s: &Swatch| if matches!(s, Swatch::Caption) { 0 } else { 34 };
+    for (i, (swatch, label)) in items.iter().enumerate() {
+        let w = indent(swatch) + width(a, label, 14.0)? + 18;
         if used + w > W as i32 - 40 && used > 0 {
             rows.push(Vec::new());
             used = 0;
@@ -141,8 +144,9 @@ pub(super) fn header<DB: DrawingBackend>(
                 }
                 Swatch::Mark(c, k) => marker(a, (x + 13, y), *k, c)?,
                 Swatch::Ring => a.draw(&Circle::new((x + 13, y), 6, BLACK.stroke_width(2)))?,
+                Swatch::Caption => {}
             }
-            text(a, label, (x + 34, y), 14.0, LC, &DARK)?;
+            text(a, label, (x + indent(swatch), y), 14.0, LC, &DARK)?;
             x += w;
         }
         y += 22;
@@ -287,20 +291,54 @@ pub(super) fn dur(s: f64) -> String {
     }
 }
 
+/// Round clock values, roughly a decade apart: 1 ms to 100 days.
+pub(super) const CLOCK: [f64; 13] =
+    [0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 36000.0, 86400.0, 864000.0, 2_592_000.0, 8_640_000.0];
+
 /// Ticks for a log-scaled seconds axis at round clock values (1 min, 1 h, not 1000 s).
 pub(super) fn time_ticks(sc: &Scale) -> Vec<f64> {
     let inside = |c: &[f64]| c.iter().copied().filter(|v| *v >= sc.lo * 0.999 && *v <= sc.hi * 1.001).collect::<Vec<f64>>();
-    let coarse = inside(&[0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 36000.0, 86400.0, 864000.0]);
+    let coarse = inside(&CLOCK);
     if coarse.len() >= 4 {
         return coarse;
     }
     inside(&[
-        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0,
-        86400.0, 172800.0, 604800.0,
+        0.001,
+        0.002,
+        0.005,
+        0.01,
+        0.02,
+        0.05,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        2.0,
+        5.0,
+        10.0,
+        20.0,
+        30.0,
+        60.0,
+        120.0,
+        300.0,
+        600.0,
+        1200.0,
+        1800.0,
+        3600.0,
+        7200.0,
+        14400.0,
+        28800.0,
+        36000.0,
+        86400.0,
+        172800.0,
+        604800.0,
+        864000.0,
+        2_592_000.0,
+        8_640_000.0,
     ])
 }
 
-/// Text on a translucent white box, so labels stay readable over lines and bars.
+/// Text on an opaque white box, so no line or bar runs through a label.
 pub(super) fn boxed<DB: DrawingBackend>(a: &Area<DB>, s: &str, at: (i32, i32), (h, v): Anchor, c: &RGBColor) -> R<DB> {
     let (w, ht) = a.estimate_text_size(s, &font(13.0, false))?;
     let (w, ht) = (w as i32, ht as i32);
@@ -314,8 +352,27 @@ pub(super) fn boxed<DB: DrawingBackend>(a: &Area<DB>, s: &str, at: (i32, i32), (
         VPos::Bottom => at.1 - ht,
         VPos::Center => at.1 - ht / 2,
     };
-    a.draw(&Rectangle::new([(x0 - 3, y0 - 2), (x0 + w + 3, y0 + ht + 2)], WHITE.mix(0.85).filled()))?;
+    a.draw(&Rectangle::new([(x0 - 3, y0 - 2), (x0 + w + 3, y0 + ht + 2)], WHITE.filled()))?;
     text(a, s, at, 13.0, (h, v), c)
+}
+
+/// Axis ticks in the unit of `metric`: USD for `*_usd`, clock durations for `*_s`,
+/// percentages for rates and shares, compact numbers otherwise.
+pub(super) fn tick_format(metric: &str) -> fn(f64) -> String {
+    if metric.ends_with("_usd") { usd } else { value_format(metric) }
+}
+
+/// Value labels in the unit of `metric` (money with its significant cents for `*_usd`).
+pub(super) fn value_format(metric: &str) -> fn(f64) -> String {
+    if metric.ends_with("_usd") {
+        money
+    } else if metric.ends_with("_s") {
+        |v| if v < 0.0 { format!("-{}", dur(-v)) } else { dur(v) }
+    } else if metric.ends_with("_rate") || metric.ends_with("_share") {
+        |v| format!("{}%", sig(v * 100.0, 3))
+    } else {
+        num
+    }
 }
 
 pub(super) fn pct(v: f64) -> String {

@@ -38,8 +38,10 @@ pub(super) struct Sweep {
     /// Axis values (as written) of each point, in order of first appearance.
     pub(super) points: Vec<Vec<String>>,
     pub(super) strategies: Vec<String>,
-    /// cost_per_success_usd by (point index, strategy index).
-    pub(super) cps: BTreeMap<(usize, usize), Stat>,
+    /// The charted metric.
+    pub(super) metric: String,
+    /// The charted metric by (point index, strategy index).
+    pub(super) values: BTreeMap<(usize, usize), Stat>,
 }
 
 pub(super) fn io_err(path: &Path, source: std::io::Error) -> ChartError {
@@ -123,14 +125,14 @@ pub(super) fn read_summary(file: &Path) -> Result<Option<Vec<StrategyRow>>, Char
     Ok(if out.is_empty() { None } else { Some(out) })
 }
 
-pub(super) fn read_sweep(file: &Path) -> Result<Option<Sweep>, ChartError> {
+pub(super) fn read_sweep(file: &Path, metric: &str) -> Result<Option<Sweep>, ChartError> {
     let Some(mut t) = Table::open(file)? else {
         return Ok(None);
     };
     let (cp, cs, cm) = (t.col("point")?, t.col("strategy")?, t.col("metric")?);
     let c = [t.col("mean")?, t.col("ci95_low")?, t.col("ci95_high")?];
     let axes: Vec<String> = t.headers.get(cp + 1..cs).unwrap_or(&[]).to_vec();
-    let mut sw = Sweep { axes, points: Vec::new(), strategies: Vec::new(), cps: BTreeMap::new() };
+    let mut sw = Sweep { axes, points: Vec::new(), strategies: Vec::new(), metric: metric.to_string(), values: BTreeMap::new() };
     let mut ids: Vec<String> = Vec::new();
     for row in t.rows()? {
         let id = row.get(cp).unwrap_or("");
@@ -139,8 +141,8 @@ pub(super) fn read_sweep(file: &Path) -> Result<Option<Sweep>, ChartError> {
             sw.points.push((cp + 1..cs).map(|i| row.get(i).unwrap_or("").trim().to_string()).collect());
         }
         let s = index_of(&mut sw.strategies, row.get(cs).unwrap_or(""));
-        if row.get(cm) == Some("cost_per_success_usd") {
-            sw.cps.insert((p, s), t.stat(&row, c)?);
+        if row.get(cm).map(str::trim) == Some(metric) {
+            sw.values.insert((p, s), t.stat(&row, c)?);
         }
     }
     Ok(if sw.points.is_empty() { None } else { Some(sw) })

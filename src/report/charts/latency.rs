@@ -16,7 +16,12 @@ impl TimeAxis {
     pub(super) fn fit(secs: Vec<f64>, from_zero: bool) -> TimeAxis {
         let sc = Scale::fit(secs.iter().copied(), true, from_zero);
         if sc.log {
-            return TimeAxis { sc, unit: 1.0, name: "s" };
+            // Both ends on a clock mark, so the axis is labelled from its first pixel.
+            let finite = || secs.iter().copied().filter(|v| v.is_finite() && *v > 0.0);
+            let (min, max) = (finite().fold(f64::INFINITY, f64::min), finite().fold(0.0, f64::max));
+            let lo = CLOCK.iter().rev().copied().find(|c| *c <= min * 1.0001).unwrap_or(sc.lo);
+            let hi = CLOCK.iter().copied().find(|c| *c >= max).unwrap_or(sc.hi);
+            return TimeAxis { sc: Scale { lo, hi, log: true }, unit: 1.0, name: "s" };
         }
         let max = secs.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
         let (unit, name) = match max {

@@ -4,67 +4,83 @@ use super::common::*;
 use super::input::*;
 use plotters::prelude::*;
 
+/// A dot plot: a dot's position is the value, so a log axis is honest (bars on a log axis
+/// start from an arbitrary floor and their lengths mean nothing). Per strategy, cost per
+/// task and cost per correct result sit on two lines of its row, each with its 95% CI as a
+/// whisker and its value as a label; people's cost per correct result is a dashed
+/// reference line, labelled in a strip above the plot where no other text is.
 pub(super) fn draw_cost_per_result<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow]) -> R<DB> {
-    let (c_task, c_succ) = (RGBColor(230, 159, 0), RGBColor(0, 114, 178));
-    let humans: Vec<&StrategyRow> = s.iter().filter(|r| r.is_human()).collect();
-    let mut legend =
-        vec![(Swatch::Fill(c_task), "cost per task".to_string()), (Swatch::Fill(c_succ), "cost per correct result".to_string())];
-    let has_ci = s.iter().any(|r| ["cost_per_task_usd", "cost_per_success_usd"].iter().any(|m| r.get(m).lo.is_finite()));
+    let metrics = [("cost_per_task_usd", RGBColor(230, 159, 0), 0), ("cost_per_success_usd", RGBColor(0, 114, 178), 3)];
+    let humans: Vec<&StrategyRow> = s.iter().filter(|r| r.is_human() && r.mean("cost_per_success_usd").is_finite()).collect();
+    let mut legend = vec![
+        (Swatch::Mark(metrics[0].1, metrics[0].2), "cost per task (mean)".to_string()),
+        (Swatch::Mark(metrics[1].1, metrics[1].2), "cost per correct result (mean)".to_string()),
+    ];
+    let has_ci = s.iter().any(|r| metrics.iter().any(|m| r.get(m.0).lo.is_finite()));
     if has_ci {
-        legend.push((Swatch::Line(DARK, 0, None), "95% CI".to_string()));
+        legend.push((Swatch::Line(DARK, 0, None), "95% CI over replications".to_string()));
     }
     if !humans.is_empty() {
-        legend.push((Swatch::Line(BLACK, 8, None), "human team cost per correct result".to_string()));
+        legend.push((Swatch::Line(BLACK, 8, None), "people's cost per correct result".to_string()));
     }
     let top = header(a, "Cost per task and per correct result", &legend)?;
     let vals = s.iter().flat_map(|r| {
-        let (t, c) = (r.get("cost_per_task_usd"), r.get("cost_per_success_usd"));
-        [t.mean, t.lo, t.hi, c.mean, c.lo, c.hi]
+        metrics.iter().flat_map(|m| {
+            let st = r.get(m.0);
+            [st.mean, st.lo, st.hi]
+        })
     });
     let sc = Scale::fit(vals, true, true);
     let col = name_column(a, &names(s))?;
-    let p = Plot { l: 30 + col, t: top + 26, r: W as i32 - 90, b: H as i32 - 62 };
+    let strip = 18 * humans.len() as i32;
+    let p = Plot { l: 30 + col, t: top + 12 + strip, r: W as i32 - 100, b: H as i32 - 62 };
     let label = if sc.log { "USD (log scale: each gridline is 10x)" } else { "USD" };
     x_axis(a, &p, &sc, sc.ticks(), label, &usd)?;
+    // The reference lines go under the dots; their labels are stacked in the strip above.
+    for (k, h) in humans.iter().enumerate() {
+        let v = h.mean("cost_per_success_usd");
+        let (x, y) = (p.x(&sc, v), p.t - strip + 18 * k as i32);
+        line(a, vec![(x, y), (x, p.b)], &BLACK, 2, 8)?;
+        let msg = format!("{}: {} per correct result", h.name, money(v));
+        let right = x > (p.l + p.r) / 2;
+        boxed(a, &msg, (if right { x - 6 } else { x + 6 }, y), if right { RT } else { LT }, &BLACK)?;
+    }
     let rh = row_labels(a, &p, &names(s), col)?;
-    let bh = (rh * 3 / 10).min(34);
+    let dy = (rh / 5).clamp(6, 16);
     for (i, r) in s.iter().enumerate() {
         let mid = p.t + rh * i as i32 + rh / 2;
-        for (k, metric, c) in [(0, "cost_per_task_usd", c_task), (1, "cost_per_success_usd", c_succ)] {
+        for (k, (metric, c, shape)) in metrics.iter().enumerate() {
+            let y = if k == 0 { mid - dy } else { mid + dy };
+            // A faint guide from the name to the dot, as in a Cleveland dot plot.
+            line(a, vec![(p.l, y), (p.r, y)], &GRID, 1, 2)?;
             let st = r.get(metric);
-            let (y0, y1) = if k == 0 { (mid - bh - 1, mid - 1) } else { (mid + 1, mid + bh + 1) };
             if st.mean.is_nan() {
-                text(a, "n/a", (p.l + 6, (y0 + y1) / 2), 13.0, LC, &MUTED)?;
+                text(a, "n/a", (p.l + 6, y), 13.0, LC, &MUTED)?;
                 continue;
             }
             if st.mean.is_infinite() {
-                text(a, "no correct result", (p.l + 6, (y0 + y1) / 2), 13.0, LC, &MUTED)?;
+                text(a, "no correct result", (p.l + 6, y), 13.0, LC, &MUTED)?;
                 continue;
             }
             let x = p.x(&sc, st.mean);
-            rect(a, (p.l, y0), (x.max(p.l + 1), y1), &c)?;
-            let mut end = x;
+            let (mut xl, mut xh) = (x, x);
             if st.lo.is_finite() && st.hi.is_finite() {
-                let (xl, xh, ym) = (p.x(&sc, st.lo), p.x(&sc, st.hi), (y0 + y1) / 2);
-                line(a, vec![(xl, ym), (xh, ym)], &DARK, 2, 0)?;
-                line(a, vec![(xl, ym - 5), (xl, ym + 5)], &DARK, 2, 0)?;
-                line(a, vec![(xh, ym - 5), (xh, ym + 5)], &DARK, 2, 0)?;
-                end = end.max(xh);
+                (xl, xh) = (p.x(&sc, st.lo).min(x), p.x(&sc, st.hi).max(x));
+                line(a, vec![(xl, y), (xh, y)], &DARK, 2, 0)?;
+                line(a, vec![(xl, y - 5), (xl, y + 5)], &DARK, 2, 0)?;
+                line(a, vec![(xh, y - 5), (xh, y + 5)], &DARK, 2, 0)?;
             }
-            boxed(a, &money(st.mean), (end + 5, (y0 + y1) / 2), LC, &DARK)?;
+            marker(a, (x, y), *shape, c)?;
+            // The value to the right of the dot and whisker, or to the left where it would
+            // leave the picture.
+            let msg = money(st.mean);
+            let w = width(a, &msg, 13.0)?;
+            if xh.max(x + 6) + 8 + w <= W as i32 - 4 {
+                boxed(a, &msg, (xh.max(x + 6) + 8, y), LC, &DARK)?;
+            } else {
+                boxed(a, &msg, (xl.min(x - 6) - 8, y), RC, &DARK)?;
+            }
         }
-    }
-    for (k, h) in humans.iter().enumerate() {
-        let v = h.mean("cost_per_success_usd");
-        if !v.is_finite() {
-            continue;
-        }
-        let x = p.x(&sc, v);
-        line(a, vec![(x, p.t - 22), (x, p.b)], &BLACK, 2, 8)?;
-        let msg = format!("{}: {} per correct result", h.name, money(v));
-        let right = x > (p.l + p.r) / 2;
-        let at = (if right { x - 6 } else { x + 6 }, p.t - 20 + 16 * k as i32);
-        boxed(a, &msg, at, if right { RT } else { LT }, &BLACK)?;
     }
     Ok(())
 }
