@@ -196,7 +196,11 @@ fn two_axis_sweep_gives_a_cheapest_strategy_map() {
     let written = render_dir(dir.path()).unwrap();
     assert_eq!(names(&written), ["sweep_cheapest.png", "sweep_cheapest.svg"]);
     assert_png(&written[0]);
-    svg(dir.path(), "sweep_cheapest", &["Cheapest strategy", "agents.writer.error_rate", "models.m1.price_in", "1 pipeline", "2 fanout"]);
+    // At error 0.05 and price 1, fanout ($0.55) beats pipeline ($0.60) by 0.05/0.60.
+    let must = ["Cheapest strategy", "agents.writer.error_rate", "models.m1.price_in", "2 fanout", "by 8.3%", "lead over the runner-up"];
+    let text = svg(dir.path(), "sweep_cheapest", &must);
+    // Pipeline never wins, so the legend does not offer it.
+    assert!(!text.contains("1 pipeline"));
 }
 
 #[test]
@@ -212,6 +216,14 @@ fn missing_or_broken_inputs_are_errors_not_panics() {
     assert!(err.to_string().contains("summary.csv:2: column `mean` = \"lots\""), "{err}");
     let dir = fixture(&[("summary.csv", summary_csv(5)), ("manifest.json", "{".into())]);
     assert!(matches!(render_dir(dir.path()), Err(ChartError::Json { .. })));
+}
+
+#[test]
+fn lead_is_relative_to_the_runner_up_in_the_better_direction() {
+    assert!((lead(0.6, 0.8, false) - 0.25).abs() < 1e-12);
+    assert!((lead(10.0, 8.0, true) - 0.25).abs() < 1e-12);
+    assert!((lead(-1.0, -2.0, true) - 0.5).abs() < 1e-12);
+    assert_eq!(lead(0.0, 0.0, false), 0.0);
 }
 
 #[test]
