@@ -194,7 +194,9 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     report::charts::render_dir(dir).map_err(|e| match e {
         C::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
         // Unreadable or malformed input files are invalid input (exit 2).
-        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::Json { .. } => Error::Usage(format!("charts: {e}")),
+        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::BadValue { .. } | C::Invalid { .. } | C::Json { .. } => {
+            Error::Usage(format!("charts: {e}"))
+        }
         e => Error::Other(format!("charts: {e}")),
     })
 }
