@@ -22,6 +22,7 @@ pub mod verdict;
 
 use crate::economics::metrics::{METRICS, N_METRICS, metric_index};
 use crate::experiment::RunResult;
+use crate::scenario::{Loaded, Node, Value};
 
 /// Which direction of a metric is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +114,33 @@ impl Samples {
     pub fn strategy(&self, name: &str) -> Option<usize> {
         self.strategies.iter().position(|s| s == name)
     }
+}
+
+/// The baseline strategy of a scenario: its `baseline` key (set by `--baseline`,
+/// validated with the scenario), or the first strategy.
+pub fn baseline(tree: &Node, strategies: &[String]) -> usize {
+    match tree.get("baseline").map(|n| &n.value) {
+        Some(Value::Str(name)) => strategies.iter().position(|s| s == name).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The strategy names of a loaded scenario.
+pub fn strategy_names(loaded: &Loaded) -> Vec<String> {
+    loaded.scenario.strategies.iter().map(|s| s.name.clone()).collect()
+}
+
+/// `comparisons.csv` of a run: every strategy against the scenario's baseline.
+pub fn comparisons_file(loaded: &Loaded, run: &RunResult) -> Vec<u8> {
+    let names = strategy_names(loaded);
+    compare::csv(&Samples::from_run(&names, run), baseline(&loaded.tree, &names))
+}
+
+/// The verdict lines printed after a run's table.
+/// Preceded by a blank line, to stand apart from the table.
+pub fn verdict_lines(loaded: &Loaded, run: &RunResult) -> String {
+    let v = verdict::verdicts(&Samples::from_run(&strategy_names(loaded), run));
+    if v.is_empty() { v } else { format!("\n{v}") }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod audit;
 mod charts;
 mod cli;
 mod common;
+mod comparisons;
 mod properties;
 mod regressions;
 mod sweep;
