@@ -1,6 +1,7 @@
 //! The integration test binary: one module per feature.
 
 mod audit;
+mod breakeven;
 mod charts;
 mod cli;
 mod common;
