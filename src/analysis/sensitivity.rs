@@ -341,7 +341,9 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     crate::report::write_atomic(&out.join("sensitivity.csv"), &csv(&an))?;
     // TODO(integrator): draw the tornado chart from sensitivity.csv (helper D's chart).
     if !plan.quiet {
-        crate::sayln!("{}: {} inputs x 2 ends, {} replications each", sc.name, (an.cases.len() - 1) / 2, sc.replications)?;
+        let n = (an.cases.len() - 1) / 2;
+        let inputs = if n == 1 { "input" } else { "inputs" };
+        crate::sayln!("{}: {n} {inputs} x 2 ends, {} replications each", sc.name, sc.replications)?;
         crate::commands::say(&report(&an))?;
         crate::sayln!("wrote {}", out.join("sensitivity.csv").display())?;
     }

@@ -8,5 +8,6 @@ mod common;
 mod comparisons;
 mod properties;
 mod regressions;
+mod sensitivity;
 mod sweep;
 mod theory;
