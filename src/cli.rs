@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Override any scenario field: `--set agents.researcher.error_rate=0.1`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// The strategy comparisons.csv compares the others with (overrides `baseline`)
+    /// [default: the first strategy].
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
     /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -260,7 +264,10 @@ impl SensitivityArgs {
 impl RunArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
-        let sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        if let Some(b) = &self.baseline {
+            sets.push(("baseline".to_string(), toml::Value::String(b.clone()).to_string()));
+        }
         Ok(RunPlan {
             scenario: self.scenario.clone(),
             sets,

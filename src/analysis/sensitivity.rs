@@ -328,6 +328,9 @@ pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(
 pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let loaded = scenario::load(Some(&plan.scenario), &plan.sets)?;
     let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sensitivity", loaded.scenario.name)));
+    // Its manifest must not replace a run's or a sweep's.
+    crate::commands::refuse_other_kind(&out, "summary.csv", "a run")?;
+    crate::commands::refuse_other_kind(&out, "sweep_plan.json", "a sweep")?;
     let sc = &loaded.scenario;
     let n_inputs = if plan.ranges.is_empty() {
         assumptions(&loaded.tree, &loaded.source.file).map(|v| v.len()).unwrap_or(0)
@@ -338,8 +341,29 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let bar = crate::commands::progress_bar(worlds, plan.quiet, "worlds");
     let (_, an) = analyse(plan, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    crate::report::write_atomic(&out.join("sensitivity.csv"), &csv(&an))?;
-    // TODO(integrator): draw the tornado chart from sensitivity.csv (helper D's chart).
+    let bytes = csv(&an);
+    crate::report::write_atomic(&out.join("sensitivity.csv"), &bytes)?;
+    // What the tornado chart follows, for `orchsim plot` (under `options`), and what ran.
+    let names = &an.cases[0].samples.strategies;
+    let manifest = serde_json::json!({
+        "orchsim_version": env!("CARGO_PKG_VERSION"),
+        "kind": "sensitivity",
+        "scenario_file": loaded.source.file,
+        "resolved_scenario_sha256": crate::report::sha256_hex(scenario::to_toml_string(&loaded.tree).as_bytes()),
+        "seed": sc.seed,
+        "replications": sc.replications,
+        "options": {
+            "metric": METRICS[an.metric],
+            "compare": an.compare.map(|(a, b)| format!("{},{}", names[a], names[b])),
+            "ranges": an.cases[1..].chunks(2).map(|c| format!("{}={}:{}", c[0].input, c[0].value, c.get(1).map(|h| h.value.as_str()).unwrap_or(""))).collect::<Vec<_>>(),
+        },
+        "files": { "sensitivity.csv": crate::report::sha256_hex(&bytes) },
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    text.push('\n');
+    crate::report::write_atomic(&out.join("manifest.json"), text.as_bytes())?;
+    // TODO(integrator): draw the tornado chart here with helper D's
+    // `report::charts::draw_sensitivity(&out, compare, metric)` (on branch h/d).
     if !plan.quiet {
         let n = (an.cases.len() - 1) / 2;
         let inputs = if n == 1 { "input" } else { "inputs" };

@@ -147,3 +147,20 @@ fn a_run_ends_with_verdicts_in_significant_digits() {
         }
     }
 }
+
+#[test]
+fn the_baseline_is_chosen_in_the_file_or_on_the_command_line() {
+    let t = tmp("baseline");
+    let args = ["run", "--replications", "3", "--tasks", "40", "--no-charts", "--quiet", "--out", "o"];
+    orchsim(t.path()).args(args).args(["--baseline", "pipeline"]).assert().success();
+    let (_, rows) = read_csv(&t.path().join("o/comparisons.csv"));
+    assert!(rows.iter().all(|r| r[1] == "pipeline" && r[0] != "pipeline"));
+    assert_eq!(rows.iter().filter(|r| r[0] == "single").count(), rows.len() / 3);
+    // As a scenario key (what --baseline overrides); checked like any field.
+    orchsim(t.path()).args(args).args(["--set", "baseline=vote3"]).assert().success();
+    let (_, rows) = read_csv(&t.path().join("o/comparisons.csv"));
+    assert!(rows.iter().all(|r| r[1] == "vote3"));
+    let bad = orchsim(t.path()).args(args).args(["--baseline", "ghost"]).assert().code(2);
+    let err = String::from_utf8(bad.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("baseline = \"ghost\": unknown strategy; expected one of: single, vote3, pipeline, analysts"), "{err}");
+}

@@ -6,6 +6,7 @@ mod charts;
 mod cli;
 mod common;
 mod comparisons;
+mod metrics;
 mod properties;
 mod regressions;
 mod sensitivity;

@@ -73,3 +73,23 @@ fn bad_ranges_are_reported_with_their_path_and_exit_2() {
     orchsim(t.path()).args(["sensitivity", "s.toml", "--range", "seed=1:2", "--compare", "a,zz"]).assert().code(2);
     assert!(!t.path().join("output").exists(), "nothing is written for bad input");
 }
+
+#[test]
+fn without_ranges_the_assumptions_table_gives_them() {
+    let t = tmp("sensitivity-assumptions");
+    let text = linear_scenario("1000", 2) + "\n[assumptions]\n\"models.ma.input_usd_per_mtok\" = \"1:3\"\n";
+    std::fs::write(t.path().join("s.toml"), &text).unwrap();
+    orchsim(t.path()).args(["validate", "s.toml"]).assert().success();
+    orchsim(t.path()).args(["sensitivity", "s.toml", "--metric", "cost_per_task_usd", "--quiet", "--out", "o"]).assert().success();
+    let (_, rows) = read_csv(&t.path().join("o/sensitivity.csv"));
+    let high: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == "high").collect();
+    assert_eq!(high.len(), 2);
+    assert_eq!((&high[0][0][..], &high[0][2][..], &high[0][3][..]), ("models.ma.input_usd_per_mtok", "3", "a"));
+    assert!((high[0][5].parse::<f64>().unwrap() - 0.005).abs() < 1e-15);
+    // A bad entry is reported with its line by validate, run and sensitivity alike.
+    std::fs::write(t.path().join("bad.toml"), text.replace("\"1:3\"", "\"3:1\"")).unwrap();
+    let out = orchsim(t.path()).args(["validate", "bad.toml"]).assert().code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let line = text.lines().count();
+    assert!(err.contains(&format!("bad.toml:{line}: assumptions.\"models.ma.input_usd_per_mtok\" = \"3:1\": expected LOW:HIGH")), "{err}");
+}
