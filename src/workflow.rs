@@ -81,8 +81,9 @@ pub struct TaskRow {
 }
 
 /// Counts a task whose outcome was decided at `at`: its latency and the makespan, and,
-/// when it was delivered (`Some(correct)`; `None` is a failure), its value or penalty,
-/// its business unit's correct count and whether it met its class deadline. Both worlds
+/// its value or penalty (`Some(correct)` when delivered; `None` is a failure, which
+/// costs the class's failure penalty), and, when correct, its business unit's correct
+/// count and whether it met its class deadline. Both worlds
 /// count through here, so the metrics mean the same for agents and for people.
 pub(crate) fn tally(c: &mut Counters, bu: &mut BuStats, class: &Class, arrival: SimTime, at: SimTime, delivered: Option<bool>) {
     let latency = at - arrival;
@@ -98,9 +99,13 @@ pub(crate) fn tally(c: &mut Counters, bu: &mut BuStats, class: &Class, arrival: 
             c.wrong += 1;
             c.value -= class.wrong_penalty_usd;
         }
-        None => c.failed += 1,
+        None => {
+            c.failed += 1;
+            c.value -= class.failure_penalty_usd;
+        }
     }
-    if delivered.is_some() && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
+    // A deadline is met by a correct result: a wrong answer on time is no service.
+    if delivered == Some(true) && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
         c.sla_met += 1;
     }
 }
