@@ -16,10 +16,12 @@
 //! economics of each configuration, so that it can be tested with hand-made economics
 //! and run, in the product, on the simulator ([`crate::horizon::run`]).
 
+pub mod output;
+
 use std::collections::BTreeMap;
 
-use crate::economics::money::Usd;
 use crate::economics::metrics::{Stat, stat};
+use crate::economics::money::Usd;
 
 /// A dated or smooth change of model prices.
 #[derive(Clone, Debug, PartialEq)]
@@ -477,9 +479,7 @@ fn cash_flows(spec: &HorizonSpec, s: usize, adopt_at: u32, p: &Plan, sim: &Simul
 /// Per replication: NPV of the months.
 pub fn npv(spec: &HorizonSpec, months: &[Month]) -> Vec<f64> {
     let reps = months.first().map_or(0, |m| m.cost.len());
-    (0..reps)
-        .map(|r| months.iter().map(|mo| (mo.value[r] - mo.cost[r]).as_f64() / discount(spec, mo.month)).sum())
-        .collect()
+    (0..reps).map(|r| months.iter().map(|mo| (mo.value[r] - mo.cost[r]).as_f64() / discount(spec, mo.month)).sum()).collect()
 }
 
 /// The first month whose cumulative net value is at least 0, per replication.
@@ -644,7 +644,10 @@ mod tests {
         let ts = trajectories(&spec, &cat, &sim, &[1, 7]);
         let late = ts.iter().find(|t| t.strategy == 1 && t.adopt_at == 7).unwrap();
         let phases: Vec<Phase> = late.months.iter().map(|m| m.phase).collect();
-        assert_eq!(&phases[..9], &[Phase::Before; 6].iter().chain(&[Phase::Build; 2]).chain(&[Phase::Live]).copied().collect::<Vec<_>>()[..]);
+        assert_eq!(
+            &phases[..9],
+            &[Phase::Before; 6].iter().chain(&[Phase::Build; 2]).chain(&[Phase::Live]).copied().collect::<Vec<_>>()[..]
+        );
         // Months 1-6 are the people's: 1,000 × ($1 − $5).
         assert_eq!(late.months[0].net()[0], usd(-4000.0));
         assert_eq!(late.months[6].net()[0], usd(-4600.0));
@@ -676,10 +679,8 @@ mod tests {
         spec.price_changes.clear();
         // The target model appears at half the price from month 10 (before that, it
         // costs the same, so there is nothing to gain).
-        spec.price_changes.push(PriceChange {
-            target: PriceTarget::Model("cheap".into()),
-            kind: PriceTrend::Step { month: 10, multiplier: 0.5 },
-        });
+        spec.price_changes
+            .push(PriceChange { target: PriceTarget::Model("cheap".into()), kind: PriceTrend::Step { month: 10, multiplier: 0.5 } });
         if let Some(Some(a)) = spec.adoption.get_mut(1) {
             a.switching = Some(Switching { to: "cheap".into(), usd: usd(usd_cost), months, lock_in });
         }
@@ -708,8 +709,7 @@ mod tests {
         let t = &ts[1];
         let hand = (3..=24u32)
             .find(|&k| {
-                let s: f64 =
-                    (k.max(10)..=24).map(|m| 5.0 / 1.12f64.powf((m - k) as f64 / 12.0)).sum();
+                let s: f64 = (k.max(10)..=24).map(|m| 5.0 / 1.12f64.powf((m - k) as f64 / 12.0)).sum();
                 s > 60.0
             })
             .unwrap();
@@ -743,10 +743,8 @@ mod tests {
         assert_eq!(tasks_in_month(&spec, 1), 1000);
         assert_eq!(tasks_in_month(&spec, 2), 1030);
         assert_eq!(tasks_in_month(&spec, 13), (1000.0 * 1.03f64.powi(12)).round() as u64);
-        spec.price_changes = vec![PriceChange {
-            target: PriceTarget::Provider("p".into()),
-            kind: PriceTrend::Decline { decline_annual: 0.3 },
-        }];
+        spec.price_changes =
+            vec![PriceChange { target: PriceTarget::Provider("p".into()), kind: PriceTrend::Decline { decline_annual: 0.3 } }];
         assert_eq!(price_multiplier(&spec, "m", "p", 1), 1.0);
         assert!((price_multiplier(&spec, "m", "p", 13) - 0.7).abs() < 1e-15);
         assert_eq!(price_multiplier(&spec, "m", "other", 13), 1.0);
