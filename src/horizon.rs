@@ -17,6 +17,8 @@
 //! and run, in the product, on the simulator ([`crate::horizon::run`]).
 
 pub mod output;
+pub mod run;
+pub mod spec;
 
 use std::collections::BTreeMap;
 
