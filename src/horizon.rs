@@ -16,6 +16,8 @@
 //! economics of each configuration, so that it can be tested with hand-made economics
 //! and run, in the product, on the simulator ([`crate::horizon::run`]).
 
+pub mod charts;
+pub mod command;
 pub mod output;
 pub mod run;
 pub mod spec;

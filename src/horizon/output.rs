@@ -6,7 +6,7 @@ use crate::economics::money::Usd;
 use crate::report::fmt_f64;
 
 /// Header of `horizon.csv`.
-pub const HORIZON_HEADER: [&str; 12] = [
+pub const HORIZON_HEADER: [&str; 14] = [
     "month",
     "strategy",
     "adopt_at",
@@ -19,6 +19,8 @@ pub const HORIZON_HEADER: [&str; 12] = [
     "discounted_net_value_usd",
     "net_ci95_low",
     "net_ci95_high",
+    "cumulative_ci95_low",
+    "cumulative_ci95_high",
 ];
 
 /// Header of `horizon_summary.csv`: the long format of `summary.csv`, with the adoption
@@ -43,7 +45,7 @@ fn finish(w: ::csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
 
 /// `horizon.csv`: one row per month, strategy and adoption timing. Money columns are
 /// means over replications, exact to the pico-dollar; the discounted column and the
-/// interval of the month's net value are floats.
+/// Student-t 95% intervals of the month's and the cumulative net value are floats.
 pub fn horizon_csv(spec: &HorizonSpec, names: &[String], trajectories: &[Trajectory]) -> std::io::Result<Vec<u8>> {
     let mut w = writer();
     w.write_record(HORIZON_HEADER)?;
@@ -57,6 +59,7 @@ pub fn horizon_csv(spec: &HorizonSpec, names: &[String], trajectories: &[Traject
             }
             let mean_net = mean_usd(&net);
             let s = stat(&net.iter().map(|x| x.as_f64()).collect::<Vec<_>>());
+            let sc = stat(&cum.iter().map(|x| x.as_f64()).collect::<Vec<_>>());
             w.write_record([
                 m.month.to_string(),
                 names[t.strategy].clone(),
@@ -70,6 +73,8 @@ pub fn horizon_csv(spec: &HorizonSpec, names: &[String], trajectories: &[Traject
                 fmt_f64(mean_net.as_f64() / discount(spec, m.month)),
                 fmt_f64(s.ci95_low),
                 fmt_f64(s.ci95_high),
+                fmt_f64(sc.ci95_low),
+                fmt_f64(sc.ci95_high),
             ])?;
         }
     }
@@ -82,14 +87,16 @@ pub fn summary_csv(spec: &HorizonSpec, names: &[String], trajectories: &[Traject
     w.write_record(SUMMARY_HEADER)?;
     for t in trajectories {
         for (metric, s) in summary(spec, t) {
+            // A month that never comes (no payback, no switch) is left empty.
+            let f = |x: f64| if s.n == 0 { String::new() } else { fmt_f64(x) };
             w.write_record([
                 names[t.strategy].clone(),
                 t.adopt_at.to_string(),
                 metric.to_string(),
-                fmt_f64(s.mean),
-                fmt_f64(s.std),
-                fmt_f64(s.ci95_low),
-                fmt_f64(s.ci95_high),
+                f(s.mean),
+                f(s.std),
+                f(s.ci95_low),
+                f(s.ci95_high),
                 s.n.to_string(),
             ])?;
         }

@@ -406,6 +406,8 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     }
     // The sweep table is read by the sweep module; here we only accept it.
     top.take("sweep");
+    // Read by `orchsim horizon` (crate::horizon::spec), which reports its own problems.
+    top.take("horizon");
     top.finish(cx);
 
     let workload = workload?;
@@ -779,6 +781,8 @@ fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<
 
 fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], agent_names: &[String]) -> Option<Strategy> {
     let mut f = Fields::of(cx, node, path)?;
+    // Read by `orchsim horizon` (crate::horizon::spec).
+    f.take("adoption");
     let kind = f.choice(cx, "kind", 0, &[("agents", 0), ("human", 1)]);
     if kind == 1 {
         let team_size = f.count(cx, "team_size", 1, 1) as u32;
