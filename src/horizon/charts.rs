@@ -162,12 +162,15 @@ where
     root.present().map_err(chart_err)
 }
 
-fn read_npv(dir: &Path) -> Result<BTreeMap<String, Vec<(f64, f64, f64, f64)>>> {
+/// Per strategy: (adoption month, mean NPV, interval low, interval high).
+type NpvPoints = BTreeMap<String, Vec<(f64, f64, f64, f64)>>;
+
+fn read_npv(dir: &Path) -> Result<NpvPoints> {
     let file = dir.join("horizon_summary.csv");
     let (head, rows) = read_csv(&file)?;
     let [s, t, m, mean, lo, hi] = ["strategy", "adopt_at", "metric", "mean", "ci95_low", "ci95_high"].map(|n| col(&head, &file, n));
     let (s, t, m, mean, lo, hi) = (s?, t?, m?, mean?, lo?, hi?);
-    let mut out: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
+    let mut out = NpvPoints::new();
     for r in rows.iter().filter(|r| r[m] == "npv_usd") {
         let v = num(&file, &r[mean])?;
         let l = num(&file, &r[lo])?;
