@@ -74,6 +74,8 @@ pub enum Command {
     },
     /// List the model catalog (LiteLLM's price map) with prices, tiers and latency sources.
     Models(ModelsArgs),
+    /// Months of build cost, upkeep, price trends, learning and switching: NPV, payback and adoption timing from a scenario's [horizon] table
+    Horizon(HorizonArgs),
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
     Plot {
         /// The folder.
@@ -198,6 +200,56 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Arguments of `orchsim horizon`.
+#[derive(Debug, clap::Args)]
+pub struct HorizonArgs {
+    /// Scenario file (TOML) with a `[horizon]` table
+    pub scenario: PathBuf,
+    /// Master seed (overrides `seed`)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replications (overrides `replications`)
+    #[arg(long)]
+    pub replications: Option<u64>,
+    /// Tasks per replication of each month's simulation (overrides `workload.tasks`)
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Override any scenario field. Repeatable
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Compare adoption timings: months adoption starts, e.g. `--adopt-at 1,7,13`
+    #[arg(long, value_name = "MONTHS")]
+    pub adopt_at: Option<String>,
+    /// Output folder [default: output/NAME-horizon/]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]. Never changes the results
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub jobs: usize,
+    /// Do not draw charts
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl HorizonArgs {
+    /// The plan of `orchsim horizon`.
+    pub fn plan(&self, command: Vec<String>) -> Result<crate::horizon::command::HorizonPlan> {
+        Ok(crate::horizon::command::HorizonPlan {
+            scenario: self.scenario.clone(),
+            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            out: self.out.clone(),
+            jobs: self.jobs,
+            adopt_at: self.adopt_at.as_deref().map(crate::horizon::command::parse_adopt_at).transpose()?.unwrap_or_default(),
+            charts: !self.no_charts,
+            quiet: self.quiet,
+            command,
+        })
+    }
 }
 
 fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>, raw: &[String]) -> Result<Vec<(String, String)>> {
@@ -349,6 +401,7 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
         }
         Command::Calibrate { source } => commands::say(&crate::calibrate::run(&source)?),
         Command::Models(a) => commands::say(&commands::models(&a)?),
+        Command::Horizon(a) => crate::horizon::command::command(&a.plan(argv)?),
     }
 }
 

@@ -60,6 +60,7 @@ pub mod economics;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod horizon;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -159,6 +159,8 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
             cx.diags.extend(d);
         }
     }
+    // Read by `orchsim horizon` (crate::horizon::spec), which reports its own problems.
+    top.take("horizon");
     top.finish(cx);
 
     let workload = workload?;
@@ -261,7 +263,7 @@ STEP
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(
             d[0],
-            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, assumptions, baseline, description, models, name, \
+            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, assumptions, baseline, description, horizon, models, name, \
              prices, replications, seed, strategies, sweep, workload"
         );
         assert_eq!(load(&[("name = \"t\"", "name = \"t\"\nseed = 7")]).unwrap().seed, 7);
