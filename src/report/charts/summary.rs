@@ -52,7 +52,7 @@ pub(super) fn draw_cost_per_result<DB: DrawingBackend>(a: &Area<DB>, s: &[Strate
         for (k, (metric, c, shape)) in metrics.iter().enumerate() {
             let y = if k == 0 { mid - dy } else { mid + dy };
             // A faint guide from the name to the dot, as in a Cleveland dot plot.
-            line(a, vec![(p.l, y), (p.r, y)], &GRID, 1, 2)?;
+            line(a, vec![(p.l, y), (p.r, y)], &RGBColor(238, 238, 238), 1, 0)?;
             let st = r.get(metric);
             if st.mean.is_nan() {
                 text(a, "n/a", (p.l + 6, y), 13.0, LC, &MUTED)?;
