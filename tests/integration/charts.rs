@@ -219,6 +219,8 @@ fn sweep_charts_follow_the_chosen_metric_and_its_direction() {
     let first = texts.iter().position(|s| s.starts_with("by ")).unwrap();
     assert_eq!((texts[first - 2].as_str(), texts[first].as_str()), ("people", "by 1700%"));
     assert_eq!(charts::sweep_chart_names("cost_per_success_usd"), ("sweep_cost_per_success".to_string(), "sweep_cheapest".to_string()));
+    let err = charts::render_dir_for(t.path(), "net_valu_usd").unwrap_err().to_string();
+    assert!(err.contains("sweep.csv: no rows for metric `net_valu_usd` (the file has: net_value_usd)"), "{err}");
 }
 
 /// Pipeline − single per input; the gpt-4o price flips the sign, handoff tokens swing

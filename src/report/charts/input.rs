@@ -133,7 +133,7 @@ pub(super) fn read_sweep(file: &Path, metric: &str) -> Result<Option<Sweep>, Cha
     let c = [t.col("mean")?, t.col("ci95_low")?, t.col("ci95_high")?];
     let axes: Vec<String> = t.headers.get(cp + 1..cs).unwrap_or(&[]).to_vec();
     let mut sw = Sweep { axes, points: Vec::new(), strategies: Vec::new(), metric: metric.to_string(), values: BTreeMap::new() };
-    let mut ids: Vec<String> = Vec::new();
+    let (mut ids, mut metrics): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for row in t.rows()? {
         let id = row.get(cp).unwrap_or("");
         let p = index_of(&mut ids, id);
@@ -141,9 +141,16 @@ pub(super) fn read_sweep(file: &Path, metric: &str) -> Result<Option<Sweep>, Cha
             sw.points.push((cp + 1..cs).map(|i| row.get(i).unwrap_or("").trim().to_string()).collect());
         }
         let s = index_of(&mut sw.strategies, row.get(cs).unwrap_or(""));
-        if row.get(cm).map(str::trim) == Some(metric) {
+        let m = row.get(cm).unwrap_or("").trim();
+        index_of(&mut metrics, m);
+        if m == metric {
             sw.values.insert((p, s), t.stat(&row, c)?);
         }
+    }
+    // A misspelt metric is an error, not a silently missing chart.
+    if !sw.points.is_empty() && !metrics.iter().any(|m| m == metric) {
+        let message = format!("no rows for metric `{metric}` (the file has: {})", metrics.join(", "));
+        return Err(ChartError::Invalid { file: file.to_path_buf(), message });
     }
     Ok(if sw.points.is_empty() { None } else { Some(sw) })
 }

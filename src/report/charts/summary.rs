@@ -30,7 +30,13 @@ pub(super) fn draw_cost_per_result<DB: DrawingBackend>(a: &Area<DB>, s: &[Strate
             [st.mean, st.lo, st.hi]
         })
     });
-    let sc = Scale::fit(vals, true, true);
+    let vals: Vec<f64> = vals.filter(|v| v.is_finite()).collect();
+    let mut sc = Scale::fit(vals.iter().copied(), true, true);
+    // A dot at the very end of a log axis would sit half on the axis line: give it room.
+    let min_pos = vals.iter().copied().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+    if sc.log && min_pos < sc.lo * 1.5 {
+        sc.lo /= 2.0;
+    }
     let col = name_column(a, &names(s))?;
     let strip = 18 * humans.len() as i32;
     let p = Plot { l: 30 + col, t: top + 12 + strip, r: W as i32 - 100, b: H as i32 - 62 };
@@ -52,7 +58,7 @@ pub(super) fn draw_cost_per_result<DB: DrawingBackend>(a: &Area<DB>, s: &[Strate
         for (k, (metric, c, shape)) in metrics.iter().enumerate() {
             let y = if k == 0 { mid - dy } else { mid + dy };
             // A faint guide from the name to the dot, as in a Cleveland dot plot.
-            line(a, vec![(p.l, y), (p.r, y)], &GRID, 1, 2)?;
+            line(a, vec![(p.l, y), (p.r, y)], &RGBColor(238, 238, 238), 1, 0)?;
             let st = r.get(metric);
             if st.mean.is_nan() {
                 text(a, "n/a", (p.l + 6, y), 13.0, LC, &MUTED)?;
@@ -95,8 +101,13 @@ pub(super) const PARTS: [(&str, &str, RGBColor); 5] = [
 
 pub(super) fn draw_breakdown<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow]) -> R<DB> {
     let waste = RGBColor(60, 60, 60);
-    let mut legend: Vec<(Swatch, String)> = PARTS.iter().map(|(_, l, c)| (Swatch::Fill(*c), l.to_string())).collect();
-    legend.push((Swatch::Fill(waste), "wasted (billed, not delivered)".into()));
+    // Legend entries only for components some strategy pays.
+    let any = |m: &str| s.iter().any(|r| r.mean(m) > 0.0);
+    let mut legend: Vec<(Swatch, String)> =
+        PARTS.iter().filter(|(m, _, _)| any(m)).map(|(_, l, c)| (Swatch::Fill(*c), l.to_string())).collect();
+    if any("wasted_cost_usd") {
+        legend.push((Swatch::Fill(waste), "wasted (billed, not delivered)".into()));
+    }
     let top = header(a, "Mean cost per task by component", &legend)?;
     // Per-task parts; a strategy without a usable task count gets no bar.
     let per_task: Vec<Option<(Vec<f64>, f64, f64)>> = s
@@ -160,8 +171,11 @@ pub(super) fn draw_outcomes<DB: DrawingBackend>(a: &Area<DB>, s: &[StrategyRow])
     // inside correct or wrong, so they are shown as a strip under the bar, not a segment.
     let parts = [("correct", RGBColor(0, 114, 178)), ("wrong", RGBColor(230, 159, 0)), ("failed", RGBColor(136, 34, 85))];
     let strip = RGBColor(60, 60, 60);
-    let mut legend: Vec<_> = parts.iter().map(|(n, c)| (Swatch::Fill(*c), n.to_string())).collect();
-    legend.push((Swatch::Fill(strip), "escalated to people (within correct/wrong)".to_string()));
+    let any = |m: &str| s.iter().any(|r| r.mean(m) > 0.0);
+    let mut legend: Vec<_> = parts.iter().filter(|(n, _)| any(n)).map(|(n, c)| (Swatch::Fill(*c), n.to_string())).collect();
+    if any("escalated") {
+        legend.push((Swatch::Fill(strip), "escalated to people (within correct/wrong)".to_string()));
+    }
     let top = header(a, "Task outcomes by strategy", &legend)?;
     let sc = Scale { lo: 0.0, hi: 1.0, log: false };
     let col = name_column(a, &names(s))?;

@@ -64,8 +64,20 @@ pub(super) fn draw_sweep1<DB: DrawingBackend>(a: &Area<DB>, sw: &Sweep) -> R<DB>
         .collect();
     let mut legend: Vec<(Swatch, String)> =
         sw.strategies.iter().enumerate().map(|(i, n)| (Swatch::Line(color(i), DASHES[i % 4], Some(i)), n.clone())).collect();
-    legend.push((Swatch::Fill(RGBColor(200, 200, 200)), "95% CI".into()));
-    legend.push((Swatch::Ring, "break-even (axis value)".into()));
+    // Legend entries only for symbols the chart shows.
+    if series.iter().flatten().any(|st| st.lo.is_finite() && st.hi.is_finite()) {
+        legend.push((Swatch::Fill(RGBColor(200, 200, 200)), "95% CI".into()));
+    }
+    let means = |s: &Vec<Stat>| s.iter().map(|x| x.mean).collect::<Vec<f64>>();
+    let mut marks = Vec::new();
+    for i in 0..series.len() {
+        for j in i + 1..series.len() {
+            marks.extend(crossings(&xs, &means(&series[i]), &means(&series[j])).into_iter().map(|c| (i, j, c)));
+        }
+    }
+    if !marks.is_empty() {
+        legend.push((Swatch::Ring, "break-even: where two strategies cost the same".into()));
+    }
     let title = if sw.metric == super::DEFAULT_METRIC { "Cost per correct result".to_string() } else { sw.metric.clone() };
     let top = header(a, &format!("{title} across the sweep"), &legend)?;
     let all: Vec<f64> = series.iter().flatten().flat_map(|s| [s.mean, s.lo, s.hi]).filter(|v| v.is_finite()).collect();
@@ -105,25 +117,18 @@ pub(super) fn draw_sweep1<DB: DrawingBackend>(a: &Area<DB>, sw: &Sweep) -> R<DB>
             }
         }
     }
-    let mut n_marks = 0;
-    for i in 0..series.len() {
-        for j in i + 1..series.len() {
-            let m = |s: &Vec<Stat>| s.iter().map(|x| x.mean).collect::<Vec<f64>>();
-            for (x, y) in crossings(&xs, &m(&series[i]), &m(&series[j])) {
-                let at = (p.x(&sx, x), p.y(&sy, y));
-                a.draw(&Circle::new(at, 7, BLACK.stroke_width(2)))?;
-                let pair = format!("{} = {}", sw.strategies[i], sw.strategies[j]);
-                let label = match &nums {
-                    Some(_) => format!("{pair} at ≈ {}", sig(x, 3)),
-                    None if x.fract() == 0.0 => format!("{pair} at {}", cat(x)),
-                    None => format!("{pair} between {} and {}", cat(x.floor()), cat(x.ceil())),
-                };
-                let dy = if n_marks % 2 == 0 { -12 } else { 12 };
-                let v = if dy < 0 { CB } else { CT };
-                boxed(a, &label, (at.0, at.1 + dy), v, &BLACK)?;
-                n_marks += 1;
-            }
-        }
+    for (n_marks, (i, j, (x, y))) in marks.into_iter().enumerate() {
+        let at = (p.x(&sx, x), p.y(&sy, y));
+        a.draw(&Circle::new(at, 7, BLACK.stroke_width(2)))?;
+        let pair = format!("{} = {}", sw.strategies[i], sw.strategies[j]);
+        let label = match &nums {
+            Some(_) => format!("{pair} at ≈ {}", sig(x, 3)),
+            None if x.fract() == 0.0 => format!("{pair} at {}", cat(x)),
+            None => format!("{pair} between {} and {}", cat(x.floor()), cat(x.ceil())),
+        };
+        let dy = if n_marks % 2 == 0 { -12 } else { 12 };
+        let v = if dy < 0 { CB } else { CT };
+        boxed(a, &label, (at.0, at.1 + dy), v, &BLACK)?;
     }
     Ok(())
 }
