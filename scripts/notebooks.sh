@@ -43,7 +43,7 @@ fi
 echo "notebooks: producing inputs with $ORCHSIM"
 "$ORCHSIM" run --task-log --out output/research-report --quiet
 "$ORCHSIM" sweep scenarios/research-report.toml \
-  --vary models.gpt-4o.output_usd_per_mtok=10:610:13 --replications 20 \
+  --vary models.gpt-4o-2024-08-06.output_usd_per_mtok=10:610:13 --replications 20 \
   --out output/research-report-sweep --quiet
 
 # --- 3. execute ---------------------------------------------------------------------

@@ -327,6 +327,9 @@ pub struct SensitivityArgs {
     /// Master seed (overrides `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Output folder [default: output/NAME-sensitivity/].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -341,9 +344,11 @@ pub struct SensitivityArgs {
 impl SensitivityArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self) -> Result<crate::analysis::sensitivity::SensitivityPlan> {
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         Ok(crate::analysis::sensitivity::SensitivityPlan {
             scenario: self.scenario.clone(),
-            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            sets,
             ranges: self.ranges.iter().map(|r| parse_assignment(r, "--range")).collect::<Result<_>>()?,
             metric: self.metric.clone(),
             compare: self.compare.clone(),

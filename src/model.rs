@@ -111,6 +111,9 @@ pub struct ToolCalls {
     pub usd_per_call: Usd,
     /// Tokens each tool result adds to the input.
     pub tokens_per_call: Dist,
+    /// Whether the calls are the provider's web search, billed per query at the price
+    /// map's `search_context_cost_per_query` (in addition to `usd_per_call`).
+    pub web_search: bool,
 }
 
 /// A reviewer's detection characteristics.

@@ -213,6 +213,7 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared> {
             "strategies": base.scenario.strategies.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             "scenario_file": file,
             "scenario_toml": resolved,
+            "price_map": crate::report::manifest::price_map(&base.scenario),
         });
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');

@@ -352,6 +352,7 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
         "resolved_scenario_sha256": crate::report::sha256_hex(scenario::to_toml_string(&loaded.tree).as_bytes()),
         "seed": sc.seed,
         "replications": sc.replications,
+        "price_map": crate::report::manifest::price_map(sc),
         "options": {
             "metric": METRICS[an.metric],
             "compare": an.compare.map(|(a, b)| format!("{},{}", names[a], names[b])),

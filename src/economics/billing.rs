@@ -28,8 +28,9 @@ use std::fmt;
 pub use cache::{CacheMode, CacheRule, CacheUse, PromptCache};
 
 use super::money::Usd;
-use crate::model::Model;
+use crate::engine::SimTime;
 use crate::model::pricing::{Pricing, ServiceTier};
+use crate::model::{Agent, Model};
 
 /// What one call consumed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +192,64 @@ pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsa
     b.search = Usd(pricing.search_per_query.unwrap_or_default().0 * u.search_queries as i128);
     b.request = pricing.per_request;
     Ok(b)
+}
+
+/// One call as the event loop sees it: who calls which model, when, with what tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// Index of the agent in the scenario (the prompt cache's key, with `model`).
+    pub agent_index: usize,
+    /// The agent: its system prompt is the cacheable prefix; its `prompt_cache` and
+    /// `service_tier` apply.
+    pub agent: &'a Agent,
+    /// Index of the model in the scenario.
+    pub model_index: usize,
+    /// The model.
+    pub model: &'a Model,
+    /// When the call is sent.
+    pub start: SimTime,
+    /// When the provider has read its prompt (the end of the time to first token): from
+    /// then on, a prefix this call writes is readable by later calls.
+    pub prompt_read: SimTime,
+    /// Input tokens besides the system prompt.
+    pub fresh_input: u64,
+    /// Visible output tokens.
+    pub output: u64,
+    /// Reasoning tokens.
+    pub reasoning: u64,
+    /// Web-search queries.
+    pub search_queries: u64,
+}
+
+/// The billing state of one world: the prompt caches of its (agent, model) pairs, and
+/// the calculator. The event loop calls [`Biller::charge`] once per billed call, in
+/// event order, which keeps the cache decisions deterministic.
+#[derive(Clone, Debug, Default)]
+pub struct Biller {
+    cache: PromptCache,
+}
+
+impl Biller {
+    /// A world's biller, caches empty.
+    pub fn new() -> Biller {
+        Biller::default()
+    }
+
+    /// Decides the call's cache use, records it, and bills the call.
+    pub fn charge(&mut self, c: &Call) -> Result<(CacheUse, BillParts), BillError> {
+        let prefix = c.agent.system_prompt_tokens;
+        let key = (c.agent_index, c.model_index);
+        let cache_use = self.cache.call(key, c.start, c.prompt_read, prefix, &c.model.cache, c.agent.prompt_cache);
+        let usage = CallUsage {
+            fresh_input: c.fresh_input,
+            prefix,
+            prefix_cache: cache_use,
+            output: c.output,
+            reasoning: c.reasoning,
+            search_queries: c.search_queries,
+        };
+        bill(c.model, c.agent.service_tier, &usage).map(|b| (cache_use, b))
+    }
 }
 
 #[cfg(test)]

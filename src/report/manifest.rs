@@ -4,6 +4,12 @@ use serde_json::{Value, json};
 
 use crate::scenario::{Loaded, to_toml_string};
 
+/// The price map a scenario's catalog models came from: `{"source", "sha256"}`, recorded
+/// by every manifest (run, sweep plan, sensitivity).
+pub fn price_map(sc: &crate::model::Scenario) -> Value {
+    json!({ "source": sc.prices.label, "sha256": sc.prices.sha256 })
+}
+
 /// Builds the manifest. `files` are `(name, sha256)` pairs of every data file, in the
 /// order they were produced; `extra` holds command-specific fields (trail digest,
 /// sweep grid).
@@ -23,7 +29,7 @@ pub fn build(loaded: &Loaded, command: &[String], options: Value, files: &[(Stri
         "scenario_toml": resolved,
         "files": files.iter().map(|(n, h)| (n.clone(), Value::String(h.clone()))).collect::<serde_json::Map<_, _>>(),
         "inputs": sc.inputs.iter().map(|(p, h)| json!({"file": p, "sha256": h})).collect::<Vec<_>>(),
-        "price_map": { "source": sc.prices.label, "sha256": sc.prices.sha256 },
+        "price_map": price_map(sc),
     });
     if let (Value::Object(m), Value::Object(e)) = (&mut m, extra) {
         m.extend(e);

@@ -97,3 +97,21 @@ fn a_service_tier_the_model_does_not_offer_is_refused_with_exit_2() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("agents.generalist.service_tier") && err.contains("gpt-4o-2024-08-06 is not offered at this tier"), "{err}");
 }
+
+#[test]
+fn sweep_and_sensitivity_take_prices_and_record_the_map() {
+    let t = tmp("prices_sweep");
+    let map = newer_map();
+    std::fs::write(t.path().join("p.json"), &map).unwrap();
+    let sc = crate::common::scenario("code-review.toml");
+    let small = ["--tasks", "10", "--replications", "2", "--quiet", "--prices", "p.json"];
+    orchsim(t.path()).args(["sweep", sc.to_str().unwrap(), "--no-charts", "--out", "sw"]).args(small).assert().success();
+    orchsim(t.path())
+        .args(["sensitivity", sc.to_str().unwrap(), "--range", "agents.author.error_rate=0.1:0.2", "--out", "se"])
+        .args(small)
+        .assert()
+        .success();
+    let sha = sha256(map.as_bytes());
+    assert_eq!(manifest(&t.path().join("sw"))["sweep"]["price_map"]["sha256"].as_str(), Some(sha.as_str()));
+    assert_eq!(manifest(&t.path().join("se"))["price_map"]["sha256"].as_str(), Some(sha.as_str()));
+}

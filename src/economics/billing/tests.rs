@@ -182,3 +182,70 @@ fn regression_the_batch_discount_is_applied_to_every_part() {
     let u = CallUsage { prefix: 5000, prefix_cache: CacheUse::Write, ..CallUsage::plain(1000, 200) };
     assert_eq!(total("claude-sonnet-4-5", Batch, u), usd("0.012375"));
 }
+
+#[test]
+fn the_biller_keys_caches_by_agent_and_model_and_applies_the_agents_tier() {
+    let sc = crate::scenario::load(None, &[]).unwrap().scenario;
+    let (ai, agent) = sc.agents.iter().enumerate().find(|(_, a)| a.system_prompt_tokens >= 1024).unwrap();
+    let model = &sc.models[agent.model];
+    let mut biller = Biller::new();
+    fn call<'a>(ai: usize, start: f64, agent: &'a crate::model::Agent, model: &'a crate::model::Model) -> Call<'a> {
+        Call {
+            agent_index: ai,
+            agent,
+            model_index: agent.model,
+            model,
+            start: SimTime::from_secs(start),
+            prompt_read: SimTime::from_secs(start + 0.5),
+            fresh_input: 1000,
+            output: 100,
+            reasoning: 0,
+            search_queries: 0,
+        }
+    }
+    let rates = model.pricing.base();
+    let p = agent.system_prompt_tokens;
+    let expect = |prefix_price: crate::economics::money::PricePerMtok| {
+        prefix_price.cost(p) + rates.input.cost(1000) + rates.output.cost(100) + model.pricing.per_request
+    };
+    let (u, b) = biller.charge(&call(ai, 0.0, agent, model)).unwrap();
+    assert_eq!((u, b.total()), (CacheUse::Write, expect(rates.cache_write.unwrap_or(rates.input))));
+    let (u, b) = biller.charge(&call(ai, 10.0, agent, model)).unwrap();
+    assert_eq!((u, b.total()), (CacheUse::Hit, expect(rates.cache_read_or_input())));
+    // The same agent with its cache off, and at the batch tier.
+    let mut off = agent.clone();
+    off.prompt_cache = CacheMode::Off;
+    off.service_tier = ServiceTier::Batch;
+    let (u, b) = biller.charge(&call(ai, 20.0, &off, model)).unwrap();
+    let batch = model.pricing.rates(Batch, 0).unwrap();
+    assert_eq!((u, b.total()), (CacheUse::Uncached, batch.input.cost(p + 1000) + batch.output.cost(100) + model.pricing.per_request));
+}
+
+proptest::proptest! {
+    /// Within one context band, a bill is linear in the tokens: two calls cost what one
+    /// call with their summed usage costs (request fees aside), at every offered tier.
+    #[test]
+    fn bills_are_linear_in_tokens_within_a_band(
+        m in 0usize..5, t in 0usize..4, c in 0usize..4,
+        a in proptest::array::uniform5(0u64..40_000), b in proptest::array::uniform5(0u64..40_000),
+    ) {
+        let name = ["gpt-4o", "claude-sonnet-4-5", "gemini/gemini-2.5-pro", "o3", "deepseek/deepseek-chat"][m];
+        let p = pricing(name);
+        let tier = ServiceTier::ALL[t];
+        let cache = [CacheUse::Uncached, CacheUse::Hit, CacheUse::Write, CacheUse::Write1h][c];
+        let u = |x: [u64; 5]| CallUsage { fresh_input: x[0], prefix: x[1], prefix_cache: cache, output: x[2], reasoning: x[3], search_queries: x[4] % 3 };
+        let (ua, ub) = (u(a), u(b));
+        let sum = CallUsage { fresh_input: a[0] + b[0], prefix: a[1] + b[1], output: a[2] + b[2], reasoning: a[3] + b[3], search_queries: a[4] % 3 + b[4] % 3, ..ua };
+        match (bill_priced(name, &p, tier, &ua), bill_priced(name, &p, tier, &ub), bill_priced(name, &p, tier, &sum)) {
+            (Ok(x), Ok(y), Ok(z)) => {
+                proptest::prop_assert_eq!(x.total() + y.total() - p.per_request, z.total());
+                proptest::prop_assert_eq!(x.total(), x.parts().iter().map(|(_, v)| *v).sum::<Usd>());
+                if tier == Standard && cache == CacheUse::Uncached {
+                    proptest::prop_assert_eq!(x.cache_read + x.cache_write, Usd::ZERO);
+                }
+            }
+            (Err(_), Err(_), Err(_)) => proptest::prop_assert!(!p.offers(tier) || cache == CacheUse::Write1h),
+            other => proptest::prop_assert!(false, "inconsistent: {:?}", other),
+        }
+    }
+}

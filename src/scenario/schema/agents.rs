@@ -36,6 +36,7 @@ pub(super) fn agent(
             latency_s: t.dist(cx, "latency_s", 0.0),
             usd_per_call: usd(t.num(cx, "usd_per_call", 0.0, Check::NonNeg)),
             tokens_per_call: t.dist(cx, "tokens_per_call", 0.0),
+            web_search: t.choice(cx, "kind", false, &[("tool", false), ("web_search", true)]),
         };
         t.finish(cx);
         tc
@@ -161,7 +162,8 @@ mod tests {
         assert!(matches!(tc.count, Dist::Const(v) if v == 2.0));
         assert_eq!(
             refused(&[("AGENTS", "tool_calls = { count = 2, usd = 1 }")]),
-            "t.toml:14: agents.a.tool_calls.usd = 1: unknown key; expected one of: count, latency_s, tokens_per_call, usd_per_call"
+            "t.toml:14: agents.a.tool_calls.usd = 1: unknown key; expected one of: count, kind, latency_s, tokens_per_call, \
+             usd_per_call"
         );
         let sc = load(&[("AGENTS", "review = { recall = 0.9 }")]);
         // A reviewer step needs a worker upstream: a reviewer alone is refused there.
@@ -183,6 +185,10 @@ mod tests {
         let sonnet = ("model = \"m\"", "model = \"claude-sonnet-4-5\"");
         let sc = load(&[sonnet, ("AGENTS", "prompt_cache = \"1h\"\nservice_tier = \"batch\"\nreasoning_tokens = 300")]).unwrap();
         let a = &sc.agents[0];
+        assert!(a.tool_calls.is_none());
+        let tc = load(&[("AGENTS", "tool_calls = { count = 3, kind = \"web_search\" }")]).unwrap().agents[0].tool_calls.clone().unwrap();
+        assert!(tc.web_search);
+        assert!(!load(&[("AGENTS", "tool_calls = { count = 3 }")]).unwrap().agents[0].tool_calls.clone().unwrap().web_search);
         assert_eq!((a.prompt_cache, a.service_tier), (CacheMode::OneHour, ServiceTier::Batch));
         assert!(matches!(a.reasoning_tokens, Dist::Const(v) if v == 300.0));
         let gpt = ("model = \"m\"", "model = \"gpt-4o\"");
