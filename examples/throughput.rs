@@ -1,14 +1,18 @@
-//! Simulator throughput on the bare M/M/5 queue of `scenarios/mmc.toml`.
+//! Simulator throughput on the bare M/M/5 queue of `scenarios/mmc.toml`, or on the
+//! agents pipeline of `benches/pipeline.toml`.
 //!
 //! ```text
-//! cargo run --release --example throughput -- [TASKS]     (default 1000000)
-//! scripts/bench.sh                                        (the same, with a release build)
+//! cargo run --release --example throughput -- [TASKS]              (default 1000000)
+//! cargo run --release --example throughput -- --pipeline [TASKS]
+//! scripts/bench.sh                                                 (both, release build)
 //! ```
 //!
 //! Runs one replication of `TASKS` tasks on one thread through the library
 //! (`experiment::run_unit`), prints tasks per second, events per second and the peak
-//! resident memory, then checks the results: every task is served, and the mean wait in
-//! queue agrees with Erlang C. CI runs it, so it cannot rot.
+//! resident memory, then checks the results. M/M/5: every task is served, and the mean
+//! wait in queue agrees with Erlang C. Pipeline (three steps on two shared pools with
+//! transient errors and retries): every task arrives and ends correct, wrong or failed,
+//! and retries happened. CI runs it, so it cannot rot.
 
 use std::path::Path;
 use std::time::Instant;
@@ -36,14 +40,20 @@ fn peak_rss_kb() -> Option<u64> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let tasks: u64 = match std::env::args().nth(1) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let pipeline = args.first().is_some_and(|a| a == "--pipeline");
+    if pipeline {
+        args.remove(0);
+    }
+    let tasks: u64 = match args.first() {
         Some(a) => a.replace('_', "").parse().map_err(|e| format!("TASKS must be a whole number, got {a:?}: {e}"))?,
         None => 1_000_000,
     };
     if tasks == 0 {
         return Err("TASKS must be at least 1".into());
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml");
+    let file = if pipeline { "benches/pipeline.toml" } else { "scenarios/mmc.toml" };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let loaded = orchsim::scenario::load(Some(&path), &[("workload.tasks".into(), tasks.to_string())])?;
     let sc = loaded.scenario;
 
@@ -63,6 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match rss {
         Some(kb) => println!("peak RSS         {:.1} MiB", kb as f64 / 1024.0),
         None => println!("peak RSS         unavailable (no /proc/self/status)"),
+    }
+
+    if pipeline {
+        assert_eq!(m("tasks"), tasks as f64, "every task arrived");
+        assert_eq!(m("correct") + m("wrong") + m("failed"), tasks as f64, "every task ended");
+        // One arrival and, per step, one attempt end: more means retries happened.
+        assert!(events > 4.0 * tasks as f64, "{events} events: no retries in {tasks} tasks?");
+        assert!(unit.total > orchsim::economics::Usd::ZERO, "the models charge");
+        return Ok(());
     }
 
     // The scenario is M/M/5 with lambda = 4/s and mu = 1/s (see its comments).

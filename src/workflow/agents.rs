@@ -44,7 +44,7 @@ mod pool;
 mod quality;
 mod task;
 
-use attempt::Call;
+use attempt::{Call, FixedCounts};
 use pool::Pool;
 use quality::{ORCH_BIT, defect_set};
 use task::Task;
@@ -93,6 +93,10 @@ pub(crate) struct World<'a, O: Observer> {
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
+    /// Per agent, its token counts that are constants.
+    fixed: Vec<FixedCounts>,
+    /// Per model, its output speed when it is a constant.
+    fixed_tps: Vec<Option<f64>>,
     /// Receives the world's events (the trail with `--audit`).
     obs: O,
 }
@@ -102,7 +106,7 @@ impl<'a, O: Observer> World<'a, O> {
         sc: &'a Scenario,
         st: &'a AgentsStrategy,
         stream: TaskStream,
-        rng: SimRng,
+        mut rng: SimRng,
         opts: WorldOptions,
         obs: O,
     ) -> World<'a, O> {
@@ -144,7 +148,6 @@ impl<'a, O: Observer> World<'a, O> {
             st,
             stream,
             next_spec: None,
-            rng,
             opts,
             q: EventQueue::with_capacity(1024),
             pools,
@@ -164,6 +167,9 @@ impl<'a, O: Observer> World<'a, O> {
             orch_row,
             platform_row,
             escalation_row,
+            fixed: sc.agents.iter().map(|a| FixedCounts::of(a, &mut rng)).collect(),
+            fixed_tps: sc.models.iter().map(|m| attempt::fixed_value(&m.output_tokens_per_s, &mut rng)).collect(),
+            rng,
             obs,
         }
     }

@@ -102,20 +102,19 @@ impl<O: Observer> World<'_, O> {
             let now = self.q.now();
             // A queued call whose task has stopped, or whose step execution a rework has
             // discarded, is dropped before it starts: no slot, no rate limit, no bill.
-            if let Some(&head) = self.pools[m].waiting.front() {
-                let call = self.calls[head as usize];
-                if self.tasks[call.task as usize].stopped || self.is_stale(&call) {
-                    self.pools[m].waiting.pop_front();
-                    self.release_call(head);
-                    self.maybe_finalize(call.task);
-                    continue;
-                }
+            let Some(&head) = self.pools[m].waiting.front() else { return };
+            let call = &self.calls[head as usize];
+            let task = call.task;
+            if self.tasks[task as usize].stopped || self.is_stale(call) {
+                self.pools[m].waiting.pop_front();
+                self.release_call(head);
+                self.maybe_finalize(task);
+                continue;
             }
             let pool = &mut self.pools[m];
             if pool.in_flight >= pool.max {
                 return;
             }
-            let Some(&head) = pool.waiting.front() else { return };
             if pool.rate_limited() {
                 let need = self.calls[head as usize].tokens_needed() as f64;
                 if let Admission::Wait(wait) = pool.admit(now, need) {
