@@ -26,6 +26,11 @@ pub struct EventQueue<E> {
     seq: u64,
     now: SimTime,
     popped: u64,
+    /// Events at or after this time are refused: `SimTime::LIMIT + 1` ns, and 0 once an
+    /// event has been refused (so that every later one is too).
+    cap: u64,
+    /// The first event refused for falling past [`SimTime::LIMIT`], and its time.
+    overrun: Option<(SimTime, E)>,
 }
 
 impl<E> std::fmt::Debug for EventQueue<E> {
@@ -43,7 +48,7 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue at time zero with room for `capacity` pending events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(capacity), seq: 0, now: SimTime::ZERO, popped: 0 }
+        EventQueue { heap: Vec::with_capacity(capacity), seq: 0, now: SimTime::ZERO, popped: 0, cap: SimTime::LIMIT.0 + 1, overrun: None }
     }
 
     /// The time of the event popped last (the simulation clock).
@@ -70,12 +75,24 @@ impl<E: Copy> EventQueue<E> {
         self.heap.is_empty()
     }
 
+    /// The first event refused for falling past [`SimTime::LIMIT`], with the time it
+    /// asked for. Once an event is refused the queue empties and refuses everything,
+    /// so the run stops; its owner then reports what caused the overrun.
+    pub fn overrun(&self) -> Option<(SimTime, E)> {
+        self.overrun
+    }
+
     /// Schedules `event` at absolute time `at`. Scheduling in the past is a logic error;
-    /// such an event is clamped to `now` so that the clock never goes back.
+    /// such an event is clamped to `now` so that the clock never goes back. An event
+    /// past [`SimTime::LIMIT`] is refused and stops the queue (see [`Self::overrun`]).
     #[inline]
     pub fn schedule(&mut self, at: SimTime, event: E) {
         debug_assert!(at >= self.now, "event scheduled in the past");
         let time = at.max(self.now);
+        if time.0 >= self.cap {
+            self.refuse(time, event);
+            return;
+        }
         let key = (time.0 as u128) << 64 | self.seq as u128;
         self.seq += 1;
         // Sift up: move parents down until the new key's place is found.
@@ -90,6 +107,15 @@ impl<E: Copy> EventQueue<E> {
             i = parent;
         }
         self.heap[i] = Entry { key, event };
+    }
+
+    #[cold]
+    fn refuse(&mut self, time: SimTime, event: E) {
+        if self.overrun.is_none() {
+            self.overrun = Some((time, event));
+        }
+        self.cap = 0;
+        self.heap.clear();
     }
 
     /// Schedules `event` at `now + delay`.
@@ -207,6 +233,21 @@ mod tests {
             }
             assert!(q.step().is_none());
         }
+    }
+
+    #[test]
+    fn an_event_past_the_limit_stops_the_queue_and_is_reported() {
+        let mut q = EventQueue::with_capacity(4);
+        q.schedule(SimTime(5), 'a');
+        q.schedule(SimTime::LIMIT, 'b');
+        assert_eq!(q.step(), Some((SimTime(5), 'a')));
+        q.schedule(SimTime::LIMIT + SimTime(1), 'c');
+        // After the refusal nothing runs, not even an earlier event scheduled later on.
+        q.schedule(SimTime(6), 'd');
+        q.schedule(SimTime::NEVER, 'e');
+        assert_eq!(q.step(), None);
+        assert_eq!(q.overrun(), Some((SimTime::LIMIT + SimTime(1), 'c')));
+        assert_eq!(q.now(), SimTime(5));
     }
 
     #[test]

@@ -44,14 +44,35 @@ pub(super) struct Pool {
     tpm: Option<Bucket>,
     /// A `BucketsRefilled` event is already scheduled for this pool.
     pub(super) wake_pending: bool,
+    /// The limit that made the queue head wait last (names the cause of an overrun).
+    pub(super) binding: Limit,
+}
+
+/// A model's rate limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Limit {
+    /// `requests_per_min`.
+    Requests,
+    /// `tokens_per_min`.
+    Tokens,
+}
+
+impl Limit {
+    /// The scenario field.
+    pub(super) fn field(self) -> &'static str {
+        match self {
+            Limit::Requests => "requests_per_min",
+            Limit::Tokens => "tokens_per_min",
+        }
+    }
 }
 
 /// What the rate limits say about starting an attempt that needs `need` tokens.
 enum Admission {
     /// Start now (the budget has been taken).
     Go,
-    /// Wait this many nanoseconds for the buckets to refill.
-    Wait(f64),
+    /// Wait this many nanoseconds for the buckets to refill, for this limit.
+    Wait(f64, Limit),
 }
 
 impl Pool {
@@ -63,6 +84,7 @@ impl Pool {
             rpm: m.requests_per_min.map(Bucket::new),
             tpm: m.tokens_per_min.map(Bucket::new),
             wake_pending: false,
+            binding: Limit::Requests,
         }
     }
 
@@ -74,16 +96,21 @@ impl Pool {
     /// if both are available.
     fn admit(&mut self, now: SimTime, need: f64) -> Admission {
         let mut wait: f64 = 0.0;
+        let mut binding = Limit::Requests;
         if let Some(b) = &mut self.rpm {
             b.refill(now);
             wait = wait.max(b.wait_ns(1.0));
         }
         if let Some(b) = &mut self.tpm {
             b.refill(now);
-            wait = wait.max(b.wait_ns(need));
+            let w = b.wait_ns(need);
+            if w > wait {
+                binding = Limit::Tokens;
+            }
+            wait = wait.max(w);
         }
         if wait > 0.0 {
-            return Admission::Wait(wait);
+            return Admission::Wait(wait, binding);
         }
         if let Some(b) = &mut self.rpm {
             b.level -= 1.0;
@@ -117,7 +144,8 @@ impl<O: Observer> World<'_, O> {
             }
             if pool.rate_limited() {
                 let need = self.calls[head as usize].tokens_needed() as f64;
-                if let Admission::Wait(wait) = pool.admit(now, need) {
+                if let Admission::Wait(wait, binding) = pool.admit(now, need) {
+                    pool.binding = binding;
                     if !pool.wake_pending {
                         pool.wake_pending = true;
                         self.q.schedule(now + SimTime(wait as u64), Ev::BucketsRefilled(m as u32));
