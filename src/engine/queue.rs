@@ -125,7 +125,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Pops the next event and advances the clock to its time.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
         let top = match self.heap.first() {
@@ -153,14 +153,24 @@ impl<E: Copy> EventQueue<E> {
             if first >= n {
                 break;
             }
-            let end = (first + D).min(n);
             let mut best = first;
             let mut best_key = self.heap[first].key;
-            for c in first + 1..end {
-                let k = self.heap[c].key;
-                if k < best_key {
-                    best = c;
-                    best_key = k;
+            if first + D <= n {
+                // A full node (the common case): four keys side by side, no bound to track.
+                let kids = &self.heap[first..first + D];
+                for (j, kid) in kids.iter().enumerate().skip(1) {
+                    if kid.key < best_key {
+                        best = first + j;
+                        best_key = kid.key;
+                    }
+                }
+            } else {
+                for c in first + 1..n {
+                    let k = self.heap[c].key;
+                    if k < best_key {
+                        best = c;
+                        best_key = k;
+                    }
                 }
             }
             self.heap[hole] = Entry { key: best_key, event: self.heap[best].event };
