@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use orchsim::economics::metrics::metric_index;
+use orchsim::economics::metrics::{METRIC, Metrics};
 use orchsim::experiment::run_unit;
 use orchsim::workflow::WorldOptions;
 
@@ -61,8 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unit = run_unit(&sc, 0, 0, WorldOptions::default());
     let secs = started.elapsed().as_secs_f64();
 
-    let m = |name: &str| unit.metrics[metric_index(name).expect("metric name")];
-    let events = m("events");
+    let m = |metric: fn(&Metrics<usize>) -> usize| unit.metrics[metric(&METRIC)];
+    let events = m(|x| x.events);
     let rss = peak_rss_kb();
     println!("scenario         {}", path.display());
     println!("tasks            {tasks}");
@@ -76,8 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     if pipeline {
-        assert_eq!(m("tasks"), tasks as f64, "every task arrived");
-        assert_eq!(m("correct") + m("wrong") + m("failed"), tasks as f64, "every task ended");
+        assert_eq!(m(|x| x.tasks), tasks as f64, "every task arrived");
+        assert_eq!(m(|x| x.correct) + m(|x| x.wrong) + m(|x| x.failed), tasks as f64, "every task ended");
         // One arrival and, per step, one attempt end: more means retries happened.
         assert!(events > 4.0 * tasks as f64, "{events} events: no retries in {tasks} tasks?");
         assert!(unit.total > orchsim::economics::Usd::ZERO, "the models charge");
@@ -87,15 +87,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The scenario is M/M/5 with lambda = 4/s and mu = 1/s (see its comments).
     let (c, lambda, mu) = (5u32, 4.0, 1.0);
     let wq = erlang_c(c, lambda / mu) / (c as f64 * mu - lambda);
-    let wait = m("queue_wait_mean_s");
+    let wait = m(|x| x.queue_wait_mean_s);
     // The per-replication mean wait of this queue scatters with a relative standard
     // error of about 10.7/√tasks (measured from replication spread); allow 10% or
     // 5 standard errors, whichever is larger, so small smoke runs pass too.
     let rel_tol = (5.0 * 10.7 / (tasks as f64).sqrt()).max(0.10);
     println!("mean wait        {wait:.4} s (Erlang C {wq:.4} s, tolerance ±{:.1}%)", rel_tol * 100.0);
 
-    assert_eq!(m("tasks"), tasks as f64, "every task arrived");
-    assert_eq!(m("correct"), tasks as f64, "every task was served correctly");
+    assert_eq!(m(|x| x.tasks), tasks as f64, "every task arrived");
+    assert_eq!(m(|x| x.correct), tasks as f64, "every task was served correctly");
     assert_eq!(events, 2.0 * tasks as f64, "one arrival and one attempt end per task");
     assert_eq!(unit.total, orchsim::economics::Usd::ZERO, "a free model costs nothing");
     assert!((wait - wq).abs() <= rel_tol * wq, "mean wait {wait} s is not within {:.1}% of Erlang C {wq} s", rel_tol * 100.0);
