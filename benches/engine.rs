@@ -7,6 +7,9 @@
 //!    library (`run_unit`): the same queue, with the whole agents world around it.
 //! 3. `library/default_replication`: one replication of every strategy of the default
 //!    scenario (`scenarios/research-report.toml`).
+//! 4. `library/pipeline_replication`: one replication of `benches/pipeline.toml`, a
+//!    three-step pipeline on two shared model pools with transient errors and retries
+//!    with backoff: the agents world's hot paths (the speed goal of issue 13).
 //!
 //! Throughput is reported in elements = tasks. Sample sizes and measurement times are
 //! kept small so that the whole bench takes well under a minute.
@@ -91,6 +94,8 @@ fn library(cr: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mmc = orchsim::scenario::load(Some(&dir.join("scenarios/mmc.toml")), &[]).expect("scenarios/mmc.toml loads").scenario;
     let default = orchsim::scenario::load(None, &[]).expect("default scenario loads").scenario;
+    let sets = [("workload.tasks".to_string(), "50000".to_string())];
+    let pipeline = orchsim::scenario::load(Some(&dir.join("benches/pipeline.toml")), &sets).expect("benches/pipeline.toml loads").scenario;
 
     let mut g = cr.benchmark_group("library");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
@@ -106,6 +111,9 @@ fn library(cr: &mut Criterion) {
             }
         })
     });
+
+    g.throughput(Throughput::Elements(pipeline.workload.tasks));
+    g.bench_function("pipeline_replication", |b| b.iter(|| black_box(run_unit(&pipeline, 0, 0, WorldOptions::default()))));
     g.finish();
 }
 

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Simulator throughput in one command: builds in release mode and runs one replication
-# of the bare M/M/5 queue (scenarios/mmc.toml) with TASKS tasks (default 1,000,000) on
-# one thread, printing tasks/s, events/s and peak RSS. The example ends in assertions
-# (all tasks served, mean wait within tolerance of Erlang C), so a non-zero exit means
-# the simulator is wrong, not just slow.
+# Simulator throughput in one command: builds in release mode and runs, on one thread,
+# one replication of the bare M/M/5 queue (scenarios/mmc.toml) with TASKS tasks
+# (default 1,000,000), then one of the agents pipeline (benches/pipeline.toml: three
+# steps on two shared model pools, transient errors, retries with backoff) with
+# TASKS tasks, printing tasks/s, events/s and peak RSS for each. The example ends in
+# assertions (M/M/5: all tasks served, mean wait within tolerance of Erlang C;
+# pipeline: every task ended, retries happened), so a non-zero exit means the
+# simulator is wrong, not just slow.
 #
 #   scripts/bench.sh [TASKS]
 #
 # It then times whole commands: the cost of --audit, and a 200-point sweep with --jobs 1
 # against --jobs 2 (identical output checked).
 #
-# For the criterion benches (engine hot loop, mmc and default replications):
+# For the criterion benches (engine hot loop; mmc, default and pipeline replications):
 #   cargo bench --bench engine
 set -euo pipefail
 
@@ -18,7 +21,10 @@ cd "$(dirname "$0")/.."
 tasks="${1:-1000000}"
 
 cargo build --release --example throughput
+echo "== bare M/M/5 queue"
 cargo run --release --quiet --example throughput -- "$tasks"
+echo "== pipeline: 3 steps, 2 shared pools, transient errors, retries with backoff"
+cargo run --release --quiet --example throughput -- --pipeline "$tasks"
 
 # Whole-command figures, each measured in this one run (quote ratios, not absolute times).
 bin=target/release/orchsim

@@ -68,16 +68,35 @@ pub fn run_unit_traced(
     opts: WorldOptions,
     trail_dir: Option<&Path>,
 ) -> Result<UnitResult> {
-    let Some(dir) = trail_dir else { return Ok(run_unit(sc, replication, strategy, opts)) };
+    let Some(dir) = trail_dir else {
+        let w = run_world(sc, strategy, replication as u64, opts, None);
+        time_limit(sc, &w)?;
+        return Ok(reduce(w, replication, strategy, None));
+    };
     let path = dir.join(format!("r{replication:06}-s{strategy:04}.jsonl"));
     let trail = TrailWriter::create(path.clone(), replication, &sc.strategies[strategy].name).map_err(|e| Error::io(&path, e))?;
     let mut w = run_world(sc, strategy, replication as u64, opts, Some(trail));
+    time_limit(sc, &w)?;
     let written = match w.trail.take() {
         Some(Ok((p, _))) => Some(p),
         Some(Err(e)) => return Err(Error::io(&path, e)),
         None => None,
     };
     Ok(reduce(w, replication, strategy, written))
+}
+
+/// A world that stopped at the simulated-time limit is an invalid scenario (exit 2).
+fn time_limit(sc: &Scenario, w: &WorldResult) -> Result<()> {
+    match &w.stopped {
+        None => Ok(()),
+        Some(t) => Err(Error::Invalid(vec![crate::error::Diagnostic {
+            file: format!("scenario {}", sc.name),
+            line: None,
+            path: t.field.clone(),
+            value: t.value.clone(),
+            expected: t.expected(),
+        }])),
+    }
 }
 
 /// Reduces a world to what the reports need.

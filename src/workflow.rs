@@ -126,6 +126,37 @@ pub struct WorldResult {
     pub task_rows: Vec<TaskRow>,
     /// The trail file and its line count, when a trail was written.
     pub trail: Option<std::io::Result<(std::path::PathBuf, u64)>>,
+    /// Set when the world stopped early because simulated time would have passed
+    /// [`SimTime::LIMIT`]; the rest of the result then covers only what ran.
+    pub stopped: Option<TimeLimitExceeded>,
+}
+
+/// A world stopped because an event would have fallen after [`SimTime::LIMIT`] (100
+/// years of simulated time): some scenario value makes the clock run away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeLimitExceeded {
+    /// The dotted path of the scenario field at fault.
+    pub field: String,
+    /// Its value, when one value is at fault (else empty).
+    pub value: String,
+    /// What would have happened after the limit.
+    pub what: String,
+}
+
+impl TimeLimitExceeded {
+    fn new(field: String, value: String, what: &str) -> TimeLimitExceeded {
+        TimeLimitExceeded { field, value, what: what.to_string() }
+    }
+
+    /// The message for a user: what passed the limit, and what to change.
+    pub fn expected(&self) -> String {
+        format!(
+            "{} more than {} years into the simulation (the simulated-time limit); \
+             this value makes the clock run away: use a rate or duration that keeps the run within the limit",
+            self.what,
+            SimTime::LIMIT.0 / (365 * 86_400 * 1_000_000_000)
+        )
+    }
 }
 
 /// Options of a world.
@@ -161,7 +192,42 @@ pub fn run_observed<O: Observer>(scenario: &Scenario, strategy: usize, replicati
     let st = &scenario.strategies[strategy];
     let rng = rng_stream(scenario.seed, replication, Purpose::Strategy, &st.name);
     match &st.kind {
-        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts, obs).run(),
-        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts, obs),
+        StrategyKind::Agents(a) => agents::World::new(scenario, &st.name, a, tasks, rng, opts, obs).run(),
+        StrategyKind::Human(h) => human::run(scenario, &st.name, h, tasks, rng, opts, obs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mmc(sets: &[(&str, &str)]) -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml");
+        let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        crate::scenario::load(Some(&path), &sets).unwrap().scenario
+    }
+
+    /// A rate limit of one request a century used to reschedule itself forever at the
+    /// end of `u64` time. Now the world stops at the limit and names the field.
+    #[test]
+    fn a_runaway_rate_limit_stops_at_the_time_limit_and_names_its_field() {
+        let sc = mmc(&[("workload.tasks", "50"), ("models.server.requests_per_min", "1e-7")]);
+        let (r, _) = run_observed(&sc, 0, 0, WorldOptions::default(), event::NoTrail);
+        let stopped = r.stopped.expect("the world must stop at the limit");
+        assert_eq!(stopped.field, "models.server.requests_per_min");
+        assert_eq!(stopped.value.parse::<f64>(), Ok(1e-7));
+        assert!(r.counters.makespan <= SimTime::LIMIT);
+        assert!(r.counters.correct < 50, "the run stopped before serving every task");
+    }
+
+    /// A run that stays within the limit is not stopped, even one that lasts decades:
+    /// 40 tasks a year apart, served in a second each.
+    #[test]
+    fn a_long_run_within_the_limit_is_not_stopped() {
+        let sc = mmc(&[("workload.tasks", "40"), ("workload.arrivals.rate_per_hour", "0.000114")]);
+        let (r, _) = run_observed(&sc, 0, 0, WorldOptions::default(), event::NoTrail);
+        assert_eq!(r.stopped, None);
+        assert_eq!(r.counters.correct, 40);
+        assert!(r.counters.makespan > SimTime::from_secs(10.0 * 365.0 * 86_400.0), "{}", r.counters.makespan);
     }
 }

@@ -7,7 +7,7 @@
 
 use super::compare::{Paired, paired};
 use super::{Better, Samples};
-use crate::economics::metrics::{metric_index, stat};
+use crate::economics::metrics::{METRIC, stat};
 
 /// Dollars for the terminal: whole dollars (grouped) from $100, cents from $1, and three
 /// significant digits below $1 ($0.0129, $0.000415). `-` for NaN, `inf` for infinity.
@@ -120,15 +120,14 @@ pub fn lead(series: &[Vec<f64>], dir: Better) -> Option<(usize, usize, f64, Pair
 
 /// The verdict lines of a run.
 pub fn verdicts(samples: &Samples) -> String {
-    let m = |name: &str| metric_index(name).unwrap_or(0);
+    // Metric positions by field: a misspelt metric fails to compile.
     let n = samples.strategies.len();
-    let cps: Vec<Vec<f64>> = (0..n).map(|s| samples.series(s, m("cost_per_success_usd"))).collect();
+    let cps: Vec<Vec<f64>> = (0..n).map(|s| samples.series(s, METRIC.cost_per_success_usd)).collect();
+    let (tasks, net_value) = (METRIC.tasks, METRIC.net_value_usd);
     let net: Vec<Vec<f64>> = (0..n)
-        .map(|s| {
-            samples.values[s].iter().map(|v| if v[m("tasks")] > 0.0 { v[m("net_value_usd")] / v[m("tasks")] } else { f64::NAN }).collect()
-        })
+        .map(|s| samples.values[s].iter().map(|v| if v[tasks] > 0.0 { v[net_value] / v[tasks] } else { f64::NAN }).collect())
         .collect();
-    let p95: Vec<Vec<f64>> = (0..n).map(|s| samples.series(s, m("latency_p95_s"))).collect();
+    let p95: Vec<Vec<f64>> = (0..n).map(|s| samples.series(s, METRIC.latency_p95_s)).collect();
     let questions = [
         (Question { title: "Cheapest per correct result", lead_word: "less than", better: Better::Lower, fmt: money }, cps),
         (Question { title: "Highest net value per task", lead_word: "more than", better: Better::Higher, fmt: money }, net),

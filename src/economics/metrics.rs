@@ -1,8 +1,9 @@
 //! Metrics: per-replication values from a world's counters, and their aggregation
 //! across replications with Student-t 95% confidence intervals.
 //!
-//! The metric names and their order are part of the contract (SPEC section 4): add a
-//! metric to [`METRICS`] and to [`metric_values`] together, and to README.md.
+//! The metric names and their order are part of the contract (SPEC section 4): they are
+//! the fields of [`Metrics`], declared once in `metrics!` below; add a metric there and
+//! in [`metrics`] (which does not compile until it is filled), and to README.md.
 
 use hdrhistogram::Histogram;
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -11,43 +12,102 @@ use super::ledger::{Category, Ledger};
 use super::money::Usd;
 use crate::engine::SimTime;
 
-/// Metric names in output order.
-pub const METRICS: [&str; 29] = [
-    "tasks",
-    "correct",
-    "wrong",
-    "failed",
-    "escalated",
-    "success_rate",
-    "cost_usd",
-    "model_cost_usd",
-    "tool_cost_usd",
-    "orchestration_cost_usd",
-    "platform_fee_usd",
-    "human_cost_usd",
-    "wasted_cost_usd",
-    "cost_per_task_usd",
-    "cost_per_success_usd",
-    "coordination_share",
-    "tokens_in",
-    "tokens_out",
-    "latency_mean_s",
-    "latency_p50_s",
-    "latency_p95_s",
-    "latency_p99_s",
-    "queue_wait_mean_s",
-    "sla_met_rate",
-    "throughput_per_hour",
-    "makespan_s",
-    "value_usd",
-    "net_value_usd",
-    "events",
-];
+/// Declares the metrics once: the struct's fields, in output order, give the names
+/// ([`METRICS`]), the positions ([`METRIC`]) and the array order ([`Metrics::to_array`]).
+macro_rules! metrics {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// One value per metric, by name: a misspelt metric does not compile.
+        /// `Metrics<f64>` holds a world's values; [`METRIC`] (a `Metrics<usize>`) says
+        /// where each metric sits in [`METRICS`] order.
+        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        pub struct Metrics<T> {
+            $($(#[$doc])* pub $name: T,)*
+        }
 
-/// Number of metrics.
-pub const N_METRICS: usize = METRICS.len();
+        /// Number of metrics.
+        pub const N_METRICS: usize = [$(stringify!($name)),*].len();
 
-/// Index of a metric by name.
+        /// Metric names in output order (the CSV columns).
+        pub const METRICS: [&str; N_METRICS] = [$(stringify!($name)),*];
+
+        /// The position of each metric in [`METRICS`] order: `METRIC.cost_usd` is the
+        /// index of `cost_usd` in a values array.
+        pub const METRIC: Metrics<usize> = {
+            let mut i = 0;
+            Metrics { $($name: { i += 1; i - 1 },)* }
+        };
+
+        impl<T: Copy> Metrics<T> {
+            /// The values in [`METRICS`] order.
+            pub fn to_array(&self) -> [T; N_METRICS] {
+                [$(self.$name),*]
+            }
+        }
+    };
+}
+
+metrics! {
+    /// Tasks that arrived.
+    tasks,
+    /// Tasks delivered correct.
+    correct,
+    /// Tasks delivered wrong.
+    wrong,
+    /// Tasks not delivered.
+    failed,
+    /// Tasks handed to people.
+    escalated,
+    /// `correct / tasks`.
+    success_rate,
+    /// Everything charged, USD.
+    cost_usd,
+    /// Model calls, USD.
+    model_cost_usd,
+    /// Tool calls, USD.
+    tool_cost_usd,
+    /// Orchestrator calls and handoffs, USD.
+    orchestration_cost_usd,
+    /// Platform fees, USD.
+    platform_fee_usd,
+    /// People's time, USD.
+    human_cost_usd,
+    /// Spend that did not end in the delivered result, USD.
+    wasted_cost_usd,
+    /// `cost_usd / tasks`.
+    cost_per_task_usd,
+    /// `cost_usd / correct` (infinite with none correct).
+    cost_per_success_usd,
+    /// Orchestration and platform share of the cost.
+    coordination_share,
+    /// Billed input tokens.
+    tokens_in,
+    /// Billed output tokens.
+    tokens_out,
+    /// Mean latency of finished tasks, s.
+    latency_mean_s,
+    /// Median latency, s.
+    latency_p50_s,
+    /// 95th percentile latency, s.
+    latency_p95_s,
+    /// 99th percentile latency, s.
+    latency_p99_s,
+    /// Mean wait for a model slot or a team, s.
+    queue_wait_mean_s,
+    /// Share of tasks delivered within their class deadline.
+    sla_met_rate,
+    /// Delivered tasks per hour of makespan.
+    throughput_per_hour,
+    /// When the last task was decided, s.
+    makespan_s,
+    /// Value of correct results minus penalties of wrong ones, USD.
+    value_usd,
+    /// `value_usd - cost_usd`.
+    net_value_usd,
+    /// Events processed.
+    events,
+}
+
+/// Index of a metric by name (for names given at run time, such as a sweep's).
 pub fn metric_index(name: &str) -> Option<usize> {
     METRICS.iter().position(|m| *m == name)
 }
@@ -140,8 +200,8 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b == 0.0 { f64::NAN } else { a / b }
 }
 
-/// The metric values of one world, in [`METRICS`] order.
-pub fn metric_values(c: &Counters, l: &Ledger) -> [f64; N_METRICS] {
+/// The metrics of one world.
+pub fn metrics(c: &Counters, l: &Ledger) -> Metrics<f64> {
     let cost = l.total.as_f64();
     let finished = c.correct + c.wrong + c.failed;
     let delivered = c.correct + c.wrong;
@@ -151,37 +211,42 @@ pub fn metric_values(c: &Counters, l: &Ledger) -> [f64; N_METRICS] {
     let orch = l.category(Category::Orchestration);
     let platform = l.category(Category::Platform);
     let makespan_s = c.makespan.as_secs();
-    [
-        c.tasks as f64,
-        c.correct as f64,
-        c.wrong as f64,
-        c.failed as f64,
-        c.escalated as f64,
-        ratio(c.correct as f64, c.tasks as f64),
-        cost,
-        l.category(Category::Model).as_f64(),
-        l.category(Category::Tool).as_f64(),
-        orch.as_f64(),
-        platform.as_f64(),
-        l.category(Category::Human).as_f64(),
-        c.wasted.as_f64(),
-        ratio(cost, c.tasks as f64),
-        if c.correct == 0 { f64::INFINITY } else { cost / c.correct as f64 },
-        ratio((orch + platform).as_f64(), cost),
-        c.tokens_in as f64,
-        c.tokens_out as f64,
-        ratio(c.latency_sum_ns as f64 / 1e9, finished as f64),
-        pct(0.5),
-        pct(0.95),
-        pct(0.99),
-        ratio(c.queue_wait_sum_ns as f64 / 1e9, c.queue_waits as f64),
-        ratio(c.sla_met as f64, c.tasks as f64),
-        ratio(delivered as f64 * 3600.0, makespan_s),
+    Metrics {
+        tasks: c.tasks as f64,
+        correct: c.correct as f64,
+        wrong: c.wrong as f64,
+        failed: c.failed as f64,
+        escalated: c.escalated as f64,
+        success_rate: ratio(c.correct as f64, c.tasks as f64),
+        cost_usd: cost,
+        model_cost_usd: l.category(Category::Model).as_f64(),
+        tool_cost_usd: l.category(Category::Tool).as_f64(),
+        orchestration_cost_usd: orch.as_f64(),
+        platform_fee_usd: platform.as_f64(),
+        human_cost_usd: l.category(Category::Human).as_f64(),
+        wasted_cost_usd: c.wasted.as_f64(),
+        cost_per_task_usd: ratio(cost, c.tasks as f64),
+        cost_per_success_usd: if c.correct == 0 { f64::INFINITY } else { cost / c.correct as f64 },
+        coordination_share: ratio((orch + platform).as_f64(), cost),
+        tokens_in: c.tokens_in as f64,
+        tokens_out: c.tokens_out as f64,
+        latency_mean_s: ratio(c.latency_sum_ns as f64 / 1e9, finished as f64),
+        latency_p50_s: pct(0.5),
+        latency_p95_s: pct(0.95),
+        latency_p99_s: pct(0.99),
+        queue_wait_mean_s: ratio(c.queue_wait_sum_ns as f64 / 1e9, c.queue_waits as f64),
+        sla_met_rate: ratio(c.sla_met as f64, c.tasks as f64),
+        throughput_per_hour: ratio(delivered as f64 * 3600.0, makespan_s),
         makespan_s,
-        c.value.as_f64(),
-        (c.value - l.total).as_f64(),
-        c.events as f64,
-    ]
+        value_usd: c.value.as_f64(),
+        net_value_usd: (c.value - l.total).as_f64(),
+        events: c.events as f64,
+    }
+}
+
+/// The metric values of one world, in [`METRICS`] order.
+pub fn metric_values(c: &Counters, l: &Ledger) -> [f64; N_METRICS] {
+    metrics(c, l).to_array()
 }
 
 /// Mean, spread and confidence interval of one metric across replications.
@@ -234,6 +299,21 @@ pub fn t_critical_975(df: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The CSV columns, written out by hand: the struct must keep these names in this
+    /// order, and `METRIC` must point at each.
+    #[test]
+    fn metric_names_and_positions_are_the_contract() {
+        let want = "tasks correct wrong failed escalated success_rate cost_usd model_cost_usd tool_cost_usd \
+            orchestration_cost_usd platform_fee_usd human_cost_usd wasted_cost_usd cost_per_task_usd \
+            cost_per_success_usd coordination_share tokens_in tokens_out latency_mean_s latency_p50_s \
+            latency_p95_s latency_p99_s queue_wait_mean_s sla_met_rate throughput_per_hour makespan_s \
+            value_usd net_value_usd events";
+        assert_eq!(METRICS.to_vec(), want.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(METRIC.to_array().to_vec(), (0..N_METRICS).collect::<Vec<_>>());
+        assert_eq!((METRIC.cost_usd, METRIC.events), (6, 28));
+        assert_eq!(metric_index("net_value_usd"), Some(METRIC.net_value_usd));
+    }
 
     #[test]
     fn t_quantiles_match_tables() {

@@ -1,32 +1,20 @@
-//! The pending-event set: a binary heap ordered by `(time, seq)`.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//! The pending-event set: a 4-ary min-heap keyed by `(time, seq)` packed into one
+//! `u128`, so that ordering two events is one integer comparison.
+//!
+//! A 4-ary heap is half as deep as a binary one: a pop moves an entry through half as
+//! many levels, and the four children of a node sit side by side in memory. Pops use
+//! the "hole" method: the root's hole sinks to a leaf along the smallest children, and
+//! the last entry fills it and rises (it usually stays near the bottom).
 
 use super::SimTime;
 
-struct Entry<E> {
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
+/// Children per node.
+const D: usize = 4;
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // BinaryHeap is a max-heap: reverse so that the earliest (time, seq) pops first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.time.cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
-    }
+struct Entry<E> {
+    /// `time << 64 | seq`: earlier time first, then scheduling order.
+    key: u128,
+    event: E,
 }
 
 /// A future-event list. Events at equal times pop in the order they were scheduled.
@@ -34,10 +22,15 @@ impl<E> Ord for Entry<E> {
 /// Events are stored by value (keep them small and `Copy`); once the heap has grown to
 /// the run's peak number of pending events, scheduling and popping allocate nothing.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Vec<Entry<E>>,
     seq: u64,
     now: SimTime,
     popped: u64,
+    /// Events at or after this time are refused: `SimTime::LIMIT + 1` ns, and 0 once an
+    /// event has been refused (so that every later one is too).
+    cap: u64,
+    /// The first event refused for falling past [`SimTime::LIMIT`], and its time.
+    overrun: Option<(SimTime, E)>,
 }
 
 impl<E> std::fmt::Debug for EventQueue<E> {
@@ -46,16 +39,16 @@ impl<E> std::fmt::Debug for EventQueue<E> {
     }
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::with_capacity(64)
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue at time zero with room for `capacity` pending events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(capacity), seq: 0, now: SimTime::ZERO, popped: 0 }
+        EventQueue { heap: Vec::with_capacity(capacity), seq: 0, now: SimTime::ZERO, popped: 0, cap: SimTime::LIMIT.0 + 1, overrun: None }
     }
 
     /// The time of the event popped last (the simulation clock).
@@ -82,14 +75,47 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
+    /// The first event refused for falling past [`SimTime::LIMIT`], with the time it
+    /// asked for. Once an event is refused the queue empties and refuses everything,
+    /// so the run stops; its owner then reports what caused the overrun.
+    pub fn overrun(&self) -> Option<(SimTime, E)> {
+        self.overrun
+    }
+
     /// Schedules `event` at absolute time `at`. Scheduling in the past is a logic error;
-    /// such an event is clamped to `now` so that the clock never goes back.
+    /// such an event is clamped to `now` so that the clock never goes back. An event
+    /// past [`SimTime::LIMIT`] is refused and stops the queue (see [`Self::overrun`]).
     #[inline]
     pub fn schedule(&mut self, at: SimTime, event: E) {
         debug_assert!(at >= self.now, "event scheduled in the past");
         let time = at.max(self.now);
-        self.heap.push(Entry { time, seq: self.seq, event });
+        if time.0 >= self.cap {
+            self.refuse(time, event);
+            return;
+        }
+        let key = (time.0 as u128) << 64 | self.seq as u128;
         self.seq += 1;
+        // Sift up: move parents down until the new key's place is found.
+        let mut i = self.heap.len();
+        self.heap.push(Entry { key, event });
+        while i > 0 {
+            let parent = (i - 1) / D;
+            if self.heap[parent].key <= key {
+                break;
+            }
+            self.heap[i] = Entry { key: self.heap[parent].key, event: self.heap[parent].event };
+            i = parent;
+        }
+        self.heap[i] = Entry { key, event };
+    }
+
+    #[cold]
+    fn refuse(&mut self, time: SimTime, event: E) {
+        if self.overrun.is_none() {
+            self.overrun = Some((time, event));
+        }
+        self.cap = 0;
+        self.heap.clear();
     }
 
     /// Schedules `event` at `now + delay`.
@@ -99,18 +125,72 @@ impl<E> EventQueue<E> {
     }
 
     /// Pops the next event and advances the clock to its time.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self) -> Option<(SimTime, E)> {
-        let Entry { time, event, .. } = self.heap.pop()?;
+        let last = self.heap.pop()?;
+        let top = match self.heap.first() {
+            None => last,
+            Some(root) => {
+                let top = Entry { key: root.key, event: root.event };
+                self.refill_root(last);
+                top
+            }
+        };
+        let time = SimTime((top.key >> 64) as u64);
         self.now = time;
         self.popped += 1;
-        Some((time, event))
+        Some((time, top.event))
+    }
+
+    /// Removes the root: its hole sinks to a leaf along the smallest children, then
+    /// `last` (the entry taken off the end) fills the hole and rises to its place.
+    #[inline]
+    fn refill_root(&mut self, last: Entry<E>) {
+        let n = self.heap.len();
+        let mut hole = 0;
+        loop {
+            let first = D * hole + 1;
+            if first >= n {
+                break;
+            }
+            let mut best = first;
+            let mut best_key = self.heap[first].key;
+            if first + D <= n {
+                // A full node (the common case): four keys side by side, no bound to track.
+                let kids = &self.heap[first..first + D];
+                for (j, kid) in kids.iter().enumerate().skip(1) {
+                    if kid.key < best_key {
+                        best = first + j;
+                        best_key = kid.key;
+                    }
+                }
+            } else {
+                for c in first + 1..n {
+                    let k = self.heap[c].key;
+                    if k < best_key {
+                        best = c;
+                        best_key = k;
+                    }
+                }
+            }
+            self.heap[hole] = Entry { key: best_key, event: self.heap[best].event };
+            hole = best;
+        }
+        while hole > 0 {
+            let parent = (hole - 1) / D;
+            if self.heap[parent].key <= last.key {
+                break;
+            }
+            self.heap[hole] = Entry { key: self.heap[parent].key, event: self.heap[parent].event };
+            hole = parent;
+        }
+        self.heap[hole] = last;
     }
 
     /// The time of the next pending event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
     }
 }
 
@@ -129,6 +209,55 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.now(), SimTime(5));
         assert_eq!(q.events_processed(), 4);
+    }
+
+    /// Against a reference: a stable sort by time of everything scheduled, with pops
+    /// interleaved with pushes at random (time never goes back, as in a simulation).
+    #[test]
+    fn matches_a_stable_sort_under_random_interleaving() {
+        use rand::RngExt;
+        let mut rng = crate::engine::stream(7, 0, crate::engine::Purpose::Test, "queue");
+        for round in 0..200 {
+            let mut q = EventQueue::with_capacity(1);
+            let mut pending: Vec<(u64, u32)> = Vec::new();
+            let mut next_id = 0u32;
+            for _ in 0..rng.random_range(1..300) {
+                if rng.random_range(0..3) > 0 || pending.is_empty() {
+                    // Few distinct times, so that ties are common.
+                    let t = q.now().0 + rng.random_range(0..4u64);
+                    q.schedule(SimTime(t), next_id);
+                    pending.push((t, next_id));
+                    next_id += 1;
+                } else {
+                    // The reference: the earliest time, and among equals the first scheduled.
+                    let i = (0..pending.len()).min_by_key(|&i| (pending[i].0, pending[i].1)).unwrap();
+                    let want = pending.remove(i);
+                    let (t, e) = q.step().unwrap();
+                    assert_eq!((t.0, e), want, "round {round}");
+                }
+            }
+            pending.sort();
+            for want in pending {
+                let (t, e) = q.step().unwrap();
+                assert_eq!((t.0, e), want, "round {round}");
+            }
+            assert!(q.step().is_none());
+        }
+    }
+
+    #[test]
+    fn an_event_past_the_limit_stops_the_queue_and_is_reported() {
+        let mut q = EventQueue::with_capacity(4);
+        q.schedule(SimTime(5), 'a');
+        q.schedule(SimTime::LIMIT, 'b');
+        assert_eq!(q.step(), Some((SimTime(5), 'a')));
+        q.schedule(SimTime::LIMIT + SimTime(1), 'c');
+        // After the refusal nothing runs, not even an earlier event scheduled later on.
+        q.schedule(SimTime(6), 'd');
+        q.schedule(SimTime::NEVER, 'e');
+        assert_eq!(q.step(), None);
+        assert_eq!(q.overrun(), Some((SimTime::LIMIT + SimTime(1), 'c')));
+        assert_eq!(q.now(), SimTime(5));
     }
 
     #[test]

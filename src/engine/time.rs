@@ -6,7 +6,10 @@ use std::ops::{Add, AddAssign, Sub};
 /// A point in simulated time (or a duration), in whole nanoseconds since the start of a run.
 ///
 /// Integer time makes sums exact and independent of evaluation order; `u64` nanoseconds
-/// cover 584 years, far beyond any scenario.
+/// cover 584 years. Additions saturate instead of wrapping, and the event queue refuses
+/// any event past [`SimTime::LIMIT`] (100 years), so a scenario whose clock would run
+/// away (a rate limit of one request a century) stops with an error instead of looping
+/// at the end of time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);
 
@@ -15,6 +18,9 @@ impl SimTime {
     pub const ZERO: SimTime = SimTime(0);
     /// The largest representable time, used as "never".
     pub const NEVER: SimTime = SimTime(u64::MAX);
+    /// The latest time an event may be scheduled at: 100 years of 365 days. Far below
+    /// [`SimTime::NEVER`], so that a saturated sum is always past it.
+    pub const LIMIT: SimTime = SimTime(100 * 365 * 86_400 * 1_000_000_000);
     const NS_PER_S: f64 = 1e9;
 
     /// Converts seconds to simulated time, rounding to the nearest nanosecond.

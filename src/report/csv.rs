@@ -3,7 +3,7 @@
 //! (SPEC section 4); change them here and in README.md together.
 
 use super::fmt_f64;
-use crate::economics::metrics::{METRICS, Stat, stat};
+use crate::economics::metrics::{METRIC, METRICS, Stat, stat};
 use crate::experiment::{RunResult, UnitResult};
 use crate::model::Scenario;
 
@@ -75,7 +75,7 @@ pub fn replication_fields(sc: &Scenario, u: &UnitResult) -> Vec<String> {
         sc.strategies[u.strategy].name.clone(),
     ];
     for (m, v) in u.metrics.iter().enumerate() {
-        if METRICS[m] == "cost_usd" {
+        if m == METRIC.cost_usd {
             f.push(u.total.to_string());
         } else {
             f.push(fmt_f64(*v));

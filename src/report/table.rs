@@ -2,7 +2,7 @@
 //! it are [`crate::analysis::verdict`]).
 
 use crate::analysis::verdict;
-use crate::economics::metrics::{Stat, metric_index};
+use crate::economics::metrics::{METRIC, Stat};
 use crate::experiment::RunResult;
 use crate::model::{Scenario, StrategyKind};
 
@@ -24,14 +24,13 @@ fn times(r: f64) -> String {
 /// human team.
 pub fn render(sc: &Scenario, run: &RunResult) -> String {
     let stats = super::csv::summary_stats(sc, run);
-    let get = |s: &str, m: &str| -> Stat {
-        let i = metric_index(m).unwrap_or(0);
+    let get = |s: &str, i: usize| -> Stat {
         let per = crate::economics::metrics::N_METRICS;
         let si = sc.strategies.iter().position(|x| x.name == s).unwrap_or(0);
         stats[si * per + i].2
     };
     let human = sc.strategies.iter().find(|s| matches!(s.kind, StrategyKind::Human(_))).map(|s| s.name.clone());
-    let human_cps = human.as_ref().map(|h| get(h, "cost_per_success_usd").mean);
+    let human_cps = human.as_ref().map(|h| get(h, METRIC.cost_per_success_usd).mean);
     let mut rows: Vec<[String; 7]> = vec![[
         "strategy".to_string(),
         "success".into(),
@@ -45,11 +44,11 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
         },
     ]];
     for st in &sc.strategies {
-        let sr = get(&st.name, "success_rate");
-        let cpt = get(&st.name, "cost_per_task_usd");
-        let cps = get(&st.name, "cost_per_success_usd");
-        let p95 = get(&st.name, "latency_p95_s");
-        let net = get(&st.name, "net_value_usd").mean / get(&st.name, "tasks").mean;
+        let sr = get(&st.name, METRIC.success_rate);
+        let cpt = get(&st.name, METRIC.cost_per_task_usd);
+        let cps = get(&st.name, METRIC.cost_per_success_usd);
+        let p95 = get(&st.name, METRIC.latency_p95_s);
+        let net = get(&st.name, METRIC.net_value_usd).mean / get(&st.name, METRIC.tasks).mean;
         let ci = if cps.ci95_low.is_nan() { String::new() } else { format!(" ({}-{})", money(cps.ci95_low), money(cps.ci95_high)) };
         let ratio = match human_cps {
             _ if human.as_deref() == Some(st.name.as_str()) => "reference".into(),

@@ -17,7 +17,7 @@
 
 use super::event::{Event, Observer};
 use super::stream::name_hash;
-use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
+use super::{Outcome, TaskRow, TaskSpec, TaskStream, TimeLimitExceeded, WorldOptions, WorldResult};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -44,8 +44,8 @@ mod pool;
 mod quality;
 mod task;
 
-use attempt::Call;
-use pool::Pool;
+use attempt::{Call, FixedCounts};
+use pool::{Limit, Pool};
 use quality::{ORCH_BIT, defect_set};
 use task::Task;
 
@@ -70,6 +70,8 @@ enum Ev {
 /// An agents strategy's world.
 pub(crate) struct World<'a, O: Observer> {
     sc: &'a Scenario,
+    /// The strategy's name.
+    name: &'a str,
     st: &'a AgentsStrategy,
     stream: TaskStream,
     next_spec: Option<TaskSpec>,
@@ -93,6 +95,10 @@ pub(crate) struct World<'a, O: Observer> {
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
+    /// Per agent, its token counts that are constants.
+    fixed: Vec<FixedCounts>,
+    /// Per model, its output speed when it is a constant.
+    fixed_tps: Vec<Option<f64>>,
     /// Receives the world's events (the trail with `--audit`).
     obs: O,
 }
@@ -100,9 +106,10 @@ pub(crate) struct World<'a, O: Observer> {
 impl<'a, O: Observer> World<'a, O> {
     pub(crate) fn new(
         sc: &'a Scenario,
+        name: &'a str,
         st: &'a AgentsStrategy,
         stream: TaskStream,
-        rng: SimRng,
+        mut rng: SimRng,
         opts: WorldOptions,
         obs: O,
     ) -> World<'a, O> {
@@ -141,10 +148,10 @@ impl<'a, O: Observer> World<'a, O> {
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         World {
             sc,
+            name,
             st,
             stream,
             next_spec: None,
-            rng,
             opts,
             q: EventQueue::with_capacity(1024),
             pools,
@@ -164,6 +171,9 @@ impl<'a, O: Observer> World<'a, O> {
             orch_row,
             platform_row,
             escalation_row,
+            fixed: sc.agents.iter().map(|a| FixedCounts::of(a, &mut rng)).collect(),
+            fixed_tps: sc.models.iter().map(|m| attempt::fixed_value(&m.output_tokens_per_s, &mut rng)).collect(),
+            rng,
             obs,
         }
     }
@@ -186,11 +196,49 @@ impl<'a, O: Observer> World<'a, O> {
                 Ev::EscalationFinished(t, g) => self.on_escalation_finished(t, g),
             }
         }
+        let stopped = self.q.overrun().map(|(_, ev)| self.overrun_cause(ev));
         self.charge_monthly_fee();
         self.counters.events = self.q.events_processed();
-        let result =
-            WorldResult { ledger: self.ledger, counters: self.counters, row_names: self.rows, task_rows: self.task_rows, trail: None };
+        let result = WorldResult {
+            ledger: self.ledger,
+            counters: self.counters,
+            row_names: self.rows,
+            task_rows: self.task_rows,
+            trail: None,
+            stopped,
+        };
         (result, self.obs)
+    }
+
+    /// The scenario field behind an event that would have fallen past the time limit.
+    fn overrun_cause(&self, ev: Ev) -> TimeLimitExceeded {
+        let strategy = self.name;
+        let model = |m: usize| &self.sc.models[m];
+        let (field, value, what) = match ev {
+            Ev::TaskArrived => ("workload.arrivals".to_string(), String::new(), "the next task would arrive"),
+            Ev::AttemptEnded(c) => {
+                let m = model(self.calls[c as usize].model as usize);
+                (
+                    format!("models.{}.ttft_s", m.name),
+                    String::new(),
+                    "an attempt on this model (its ttft_s, output_tokens_per_s, timeout_s and tool latencies) would end",
+                )
+            }
+            Ev::BackoffElapsed(_) => (format!("strategies.{strategy}.retry"), String::new(), "a retry's backoff would end"),
+            Ev::BucketsRefilled(m) => {
+                let (limit, m) = (self.pools[m as usize].binding, model(m as usize));
+                let value = match limit {
+                    Limit::Requests => m.requests_per_min,
+                    Limit::Tokens => m.tokens_per_min,
+                };
+                let value = value.map(|v| v.to_string()).unwrap_or_default();
+                (format!("models.{}.{}", m.name, limit.field()), value, "this rate limit would next admit a request")
+            }
+            Ev::EscalationFinished(..) => {
+                (format!("strategies.{strategy}.escalation.hours"), String::new(), "people would finish an escalated task")
+            }
+        };
+        TimeLimitExceeded::new(field, value, what)
     }
 
     // ---- arrivals -------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 
 use super::event::{Event, Observer};
-use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult, tally};
+use super::{Outcome, TaskRow, TaskSpec, TaskStream, TimeLimitExceeded, WorldOptions, WorldResult, tally};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -47,6 +47,7 @@ struct World<'a, O: Observer> {
 /// Runs a human strategy's world; returns its results and its observer.
 pub(crate) fn run<O: Observer>(
     sc: &Scenario,
+    name: &str,
     h: &HumanStrategy,
     stream: TaskStream,
     rng: SimRng,
@@ -80,6 +81,12 @@ pub(crate) fn run<O: Observer>(
             Ev::TeamFinished(team) => w.on_team_finished(team),
         }
     }
+    let stopped = w.q.overrun().map(|(_, ev)| match ev {
+        Ev::TaskArrived => TimeLimitExceeded::new("workload.arrivals".into(), String::new(), "the next task would arrive"),
+        Ev::TeamFinished(_) => {
+            TimeLimitExceeded::new(format!("strategies.{name}.hours_per_task"), String::new(), "a team would finish a task")
+        }
+    });
     w.c.events = w.q.events_processed();
     let result = WorldResult {
         ledger: w.ledger,
@@ -87,6 +94,7 @@ pub(crate) fn run<O: Observer>(
         row_names: vec![("work".to_string(), "team".to_string())],
         task_rows: w.rows,
         trail: None,
+        stopped,
     };
     (result, w.obs)
 }

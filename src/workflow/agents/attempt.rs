@@ -6,8 +6,8 @@ use rand::RngExt;
 use super::super::Outcome;
 use super::{Ev, NO_STEP, World};
 use crate::economics::money::Usd;
-use crate::engine::SimTime;
-use crate::model::{Context, Jitter};
+use crate::engine::{SimRng, SimTime};
+use crate::model::{Agent, Context, Dist, Jitter};
 use crate::workflow::event::{AttemptEnd, Event, Observer};
 
 /// How an attempt ended (decided when it starts).
@@ -42,6 +42,30 @@ pub(super) struct Call {
     pub(super) billed_out: u64,
     pub(super) tool_calls: u64,
     pub(super) outcome: AttemptOutcome,
+}
+
+/// An agent's token counts that the scenario fixes (constants), drawn once when the
+/// world is built. A constant consumes no randomness, so this changes no draw.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FixedCounts {
+    pub(super) input: Option<u64>,
+    pub(super) output: Option<u64>,
+}
+
+impl FixedCounts {
+    pub(super) fn of(a: &Agent, rng: &mut SimRng) -> FixedCounts {
+        FixedCounts { input: fixed_count(&a.input_tokens, rng), output: fixed_count(&a.output_tokens, rng) }
+    }
+}
+
+/// The value of a constant count; `None` for a random one.
+fn fixed_count(d: &Dist, rng: &mut SimRng) -> Option<u64> {
+    matches!(d, Dist::Const(_)).then(|| d.sample_count(rng))
+}
+
+/// The value of a constant quantity; `None` for a random one.
+pub(super) fn fixed_value(d: &Dist, rng: &mut SimRng) -> Option<f64> {
+    matches!(d, Dist::Const(_)).then(|| d.sample(rng))
 }
 
 impl Call {
@@ -96,9 +120,10 @@ impl<O: Observer> World<'_, O> {
 
     /// Draws the attempt's tokens and queues it for a model slot.
     pub(super) fn request(&mut self, c: u32) {
-        let call = self.calls[c as usize];
-        let a = &self.sc.agents[call.agent as usize];
-        let row = call.row as usize;
+        let call = &self.calls[c as usize];
+        let (agent, row) = (call.agent as usize, call.row as usize);
+        let a = &self.sc.agents[agent];
+        let fixed = self.fixed[agent];
         let task = &self.tasks[call.task as usize];
         let context = if row < self.n {
             match self.st.context {
@@ -110,7 +135,11 @@ impl<O: Observer> World<'_, O> {
             0
         };
         let handoff = if row < self.n { self.st.handoff_tokens } else { 0 };
-        let mut fresh = a.input_tokens.sample_count(&mut self.rng) + context;
+        let input = match fixed.input {
+            Some(n) => n,
+            None => a.input_tokens.sample_count(&mut self.rng),
+        };
+        let mut fresh = input + context;
         let mut tools = 0;
         if let Some(tc) = &a.tool_calls {
             tools = tc.count.sample_count(&mut self.rng);
@@ -118,7 +147,10 @@ impl<O: Observer> World<'_, O> {
                 fresh += tc.tokens_per_call.sample_count(&mut self.rng);
             }
         }
-        let out = a.output_tokens.sample_count(&mut self.rng);
+        let out = match fixed.output {
+            Some(n) => n,
+            None => a.output_tokens.sample_count(&mut self.rng),
+        };
         let now = self.q.now();
         let cl = &mut self.calls[c as usize];
         cl.attempt += 1;
@@ -137,21 +169,31 @@ impl<O: Observer> World<'_, O> {
 
     pub(super) fn start_attempt(&mut self, c: u32) {
         let now = self.q.now();
-        let call = self.calls[c as usize];
-        self.counters.record_wait(now - call.enqueued);
+        let call = &self.calls[c as usize];
+        let (task, row, m, agent, attempt, enqueued, tool_calls, out) = (
+            call.task as usize,
+            call.row as usize,
+            call.model as usize,
+            call.agent as usize,
+            call.attempt,
+            call.enqueued,
+            call.tool_calls,
+            call.out,
+        );
+        self.counters.record_wait(now - enqueued);
         emit!(
             self,
             Event::AttemptStarted {
-                task: self.tasks[call.task as usize].id,
-                step: self.rows[call.row as usize].0.as_str().into(),
-                agent: self.rows[call.row as usize].1.as_str().into(),
-                attempt: call.attempt,
-                wait_s: (now - call.enqueued).as_secs(),
+                task: self.tasks[task].id,
+                step: self.rows[row].0.as_str().into(),
+                agent: self.rows[row].1.as_str().into(),
+                attempt,
+                wait_s: (now - enqueued).as_secs(),
             }
         );
-        self.ledger.rows[call.row as usize].attempts += 1;
-        self.tasks[call.task as usize].attempts += 1;
-        let model = &self.sc.models[call.model as usize];
+        self.ledger.rows[row].attempts += 1;
+        self.tasks[task].attempts += 1;
+        let model = &self.sc.models[m];
         let ttft = model.ttft_s.sample(&mut self.rng);
         let transient = model.error_rate > 0.0 && self.rng.random::<f64>() < model.error_rate;
         let (outcome, duration, billed_out) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
@@ -161,20 +203,24 @@ impl<O: Observer> World<'_, O> {
             (AttemptOutcome::TransientError, ttft, 0)
         } else {
             let mut tools_s = 0.0;
-            if let Some(tc) = &self.sc.agents[call.agent as usize].tool_calls {
-                for _ in 0..call.tool_calls {
+            if let Some(tc) = &self.sc.agents[agent].tool_calls {
+                for _ in 0..tool_calls {
                     tools_s += tc.latency_s.sample(&mut self.rng);
                 }
             }
             // Validation keeps speeds positive; the floor guards against a draw of 0.
-            let tps = model.output_tokens_per_s.sample(&mut self.rng).max(1e-3);
-            let total = ttft + tools_s + call.out as f64 / tps;
+            let tps = match self.fixed_tps[m] {
+                Some(tps) => tps,
+                None => model.output_tokens_per_s.sample(&mut self.rng),
+            }
+            .max(1e-3);
+            let total = ttft + tools_s + out as f64 / tps;
             match model.timeout_s {
                 Some(limit) if total > limit => {
                     let produced = ((limit - ttft - tools_s).max(0.0) * tps).floor() as u64;
-                    (AttemptOutcome::Timeout, limit, produced.min(call.out))
+                    (AttemptOutcome::Timeout, limit, produced.min(out))
                 }
-                _ => (AttemptOutcome::Success, total, call.out),
+                _ => (AttemptOutcome::Success, total, out),
             }
         };
         let cl = &mut self.calls[c as usize];

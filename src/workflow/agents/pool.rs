@@ -44,14 +44,35 @@ pub(super) struct Pool {
     tpm: Option<Bucket>,
     /// A `BucketsRefilled` event is already scheduled for this pool.
     pub(super) wake_pending: bool,
+    /// The limit that made the queue head wait last (names the cause of an overrun).
+    pub(super) binding: Limit,
+}
+
+/// A model's rate limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Limit {
+    /// `requests_per_min`.
+    Requests,
+    /// `tokens_per_min`.
+    Tokens,
+}
+
+impl Limit {
+    /// The scenario field.
+    pub(super) fn field(self) -> &'static str {
+        match self {
+            Limit::Requests => "requests_per_min",
+            Limit::Tokens => "tokens_per_min",
+        }
+    }
 }
 
 /// What the rate limits say about starting an attempt that needs `need` tokens.
 enum Admission {
     /// Start now (the budget has been taken).
     Go,
-    /// Wait this many nanoseconds for the buckets to refill.
-    Wait(f64),
+    /// Wait this many nanoseconds for the buckets to refill, for this limit.
+    Wait(f64, Limit),
 }
 
 impl Pool {
@@ -63,6 +84,7 @@ impl Pool {
             rpm: m.requests_per_min.map(Bucket::new),
             tpm: m.tokens_per_min.map(Bucket::new),
             wake_pending: false,
+            binding: Limit::Requests,
         }
     }
 
@@ -74,16 +96,21 @@ impl Pool {
     /// if both are available.
     fn admit(&mut self, now: SimTime, need: f64) -> Admission {
         let mut wait: f64 = 0.0;
+        let mut binding = Limit::Requests;
         if let Some(b) = &mut self.rpm {
             b.refill(now);
             wait = wait.max(b.wait_ns(1.0));
         }
         if let Some(b) = &mut self.tpm {
             b.refill(now);
-            wait = wait.max(b.wait_ns(need));
+            let w = b.wait_ns(need);
+            if w > wait {
+                binding = Limit::Tokens;
+            }
+            wait = wait.max(w);
         }
         if wait > 0.0 {
-            return Admission::Wait(wait);
+            return Admission::Wait(wait, binding);
         }
         if let Some(b) = &mut self.rpm {
             b.level -= 1.0;
@@ -102,23 +129,23 @@ impl<O: Observer> World<'_, O> {
             let now = self.q.now();
             // A queued call whose task has stopped, or whose step execution a rework has
             // discarded, is dropped before it starts: no slot, no rate limit, no bill.
-            if let Some(&head) = self.pools[m].waiting.front() {
-                let call = self.calls[head as usize];
-                if self.tasks[call.task as usize].stopped || self.is_stale(&call) {
-                    self.pools[m].waiting.pop_front();
-                    self.release_call(head);
-                    self.maybe_finalize(call.task);
-                    continue;
-                }
+            let Some(&head) = self.pools[m].waiting.front() else { return };
+            let call = &self.calls[head as usize];
+            let task = call.task;
+            if self.tasks[task as usize].stopped || self.is_stale(call) {
+                self.pools[m].waiting.pop_front();
+                self.release_call(head);
+                self.maybe_finalize(task);
+                continue;
             }
             let pool = &mut self.pools[m];
             if pool.in_flight >= pool.max {
                 return;
             }
-            let Some(&head) = pool.waiting.front() else { return };
             if pool.rate_limited() {
                 let need = self.calls[head as usize].tokens_needed() as f64;
-                if let Admission::Wait(wait) = pool.admit(now, need) {
+                if let Admission::Wait(wait, binding) = pool.admit(now, need) {
+                    pool.binding = binding;
                     if !pool.wake_pending {
                         pool.wake_pending = true;
                         self.q.schedule(now + SimTime(wait as u64), Ev::BucketsRefilled(m as u32));

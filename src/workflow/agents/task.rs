@@ -77,28 +77,55 @@ impl Task {
     }
 
     /// Makes this slot hold a newly arrived task: every field starts afresh except the
-    /// slot's generation and step epochs, and the vectors keep their allocations.
+    /// slot's generation and step epochs, and the vectors keep their allocations. The
+    /// destructuring names every field, so a field added to `Task` without a reset here
+    /// does not compile.
     pub(super) fn reset(&mut self, spec: TaskSpec, bu: usize, difficulty: f64, systematic: u64) {
-        fn zeroed<T: Copy + Default>(mut v: Vec<T>) -> Vec<T> {
-            v.fill(T::default());
-            v
-        }
-        let old = std::mem::take(self);
-        *self = Task {
-            spec: Some(spec),
-            id: spec.id,
-            generation: old.generation,
-            bu,
-            difficulty,
-            systematic,
-            epoch: old.epoch,
-            rep_pending: zeroed(old.rep_pending),
-            rep_bad: zeroed(old.rep_bad),
-            out_tokens: zeroed(old.out_tokens),
-            live_cost: zeroed(old.live_cost),
-            rework_used: zeroed(old.rework_used),
-            ..Task::default()
-        };
+        let Task {
+            spec: spec_slot,
+            id,
+            generation: _,
+            bu: bu_slot,
+            difficulty: difficulty_slot,
+            done,
+            launched,
+            defects,
+            orch_defects,
+            systematic: systematic_slot,
+            epoch: _,
+            in_flight,
+            stopped,
+            decided_at,
+            escalating,
+            final_outcome,
+            rep_pending,
+            rep_bad,
+            out_tokens,
+            live_cost,
+            rework_used,
+            cost,
+            wasted,
+            human_cost,
+            tokens_in,
+            tokens_out,
+            attempts,
+            reworks,
+        } = self;
+        *spec_slot = Some(spec);
+        *id = spec.id;
+        *bu_slot = bu;
+        *difficulty_slot = difficulty;
+        *systematic_slot = systematic;
+        (*done, *launched, *defects, *orch_defects) = (0, 0, 0, 0);
+        (*in_flight, *stopped, *escalating, *final_outcome) = (0, false, false, None);
+        *decided_at = SimTime::ZERO;
+        rep_pending.fill(0);
+        rep_bad.fill(0);
+        out_tokens.fill(0);
+        live_cost.fill(Usd::ZERO);
+        rework_used.fill(0);
+        (*cost, *wasted, *human_cost) = (Usd::ZERO, Usd::ZERO, Usd::ZERO);
+        (*tokens_in, *tokens_out, *attempts, *reworks) = (0, 0, 0, 0);
     }
 }
 
