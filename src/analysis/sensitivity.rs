@@ -68,14 +68,12 @@ pub fn assumptions(tree: &Node, file: &str) -> std::result::Result<Vec<Range>, V
             expected,
         };
         match &v.value {
-            Value::Str(s) => match parse_range(path, s) {
-                Ok(r) => {
-                    if overrides::get(tree, path).is_none() {
-                        diags.push(d("no such field in this scenario: give a path as for --set".into()));
-                    }
-                    out.push(r)
-                }
-                Err(e) => diags.push(d(e)),
+            // Each end is checked like a value in the file when the analysis runs (a
+            // field may be absent from the file and take its default).
+            Value::Str(s) => match (overrides::split_path(path), parse_range(path, s)) {
+                (Err(e), _) => diags.push(d(e.0)),
+                (_, Err(e)) => diags.push(d(e)),
+                (Ok(_), Ok(r)) => out.push(r),
             },
             _ => diags.push(d("expected a string \"LOW:HIGH\"".into())),
         }
@@ -307,7 +305,14 @@ pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(
             let origin = format!("{file} (sensitivity: {}={value})", r.path);
             match scenario::from_tree_labelled(&tree, &file, &base.source.base_dir, &origin) {
                 Ok(sc) => scenarios.push((r.path.clone(), side, value.clone(), sc)),
-                Err(Error::Invalid(d)) => diags.extend(d),
+                Err(Error::Invalid(d)) => {
+                    // A problem of the path shows at both ends: report it once.
+                    for x in d {
+                        if !diags.iter().any(|y| y.path == x.path && y.expected == x.expected) {
+                            diags.push(x);
+                        }
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -389,12 +394,12 @@ mod tests {
     #[test]
     fn assumptions_table_is_checked_entry_by_entry() {
         let tree = crate::scenario::tree::parse_document(
-            "seed = 1\n[agents.r]\nerror_rate = 0.1\n[assumptions]\n\"agents.r.error_rate\" = \"0.02:0.2\"\n\"agents.x.y\" = \"1:2\"\n\"seed\" = 3\n",
+            "seed = 1\n[agents.r]\nerror_rate = 0.1\n[assumptions]\n\"agents.r.error_rate\" = \"0.02:0.2\"\n\"agents..y\" = \"1:2\"\n\"seed\" = 3\n",
         )
         .unwrap();
         let d = assumptions(&tree, "f.toml").unwrap_err();
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].line, d[0].path.as_str()), (Some(6), "assumptions.\"agents.x.y\""));
+        assert_eq!((d[0].line, d[0].path.as_str()), (Some(6), "assumptions.\"agents..y\""));
         assert_eq!(d[1].line, Some(7));
     }
 }

@@ -64,9 +64,12 @@ fn bad_ranges_are_reported_with_their_path_and_exit_2() {
     std::fs::write(t.path().join("s.toml"), linear_scenario("1000", 2)).unwrap();
     let out = orchsim(t.path())
         .args(["sensitivity", "s.toml", "--range", "models.ma.input_usd_per_mtok=3:1", "--range", "agents.cheap.error_rate=0:2"])
+        .args(["--range", "agents.cheap.eror_rate=0:0.1"])
         .assert()
         .code(2);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.matches("agents.cheap.eror_rate = 0: unknown key; expected one of: error_rate,").count(), 1, "{err}");
+    assert!(!err.contains("eror_rate = 0.1"), "a bad path is reported once: {err}");
     assert!(err.contains("models.ma.input_usd_per_mtok = 3:1: expected LOW:HIGH"), "{err}");
     assert!(err.contains("agents.cheap.error_rate = 2"), "{err}");
     orchsim(t.path()).args(["sensitivity", "s.toml"]).assert().code(2);
