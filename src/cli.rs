@@ -66,13 +66,48 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
-    /// List the built-in model catalog with prices, dates and sources.
-    Models,
+    /// Derive scenario parameters from published figures (`pass-at-k`: error_correlation).
+    Calibrate {
+        /// Where the figures come from.
+        #[command(subcommand)]
+        source: crate::calibrate::Source,
+    },
+    /// List the model catalog (LiteLLM's price map) with prices, tiers and latency sources.
+    Models(ModelsArgs),
+    /// Months of build cost, upkeep, price trends, learning and switching: NPV, payback and adoption timing from a scenario's [horizon] table
+    Horizon(HorizonArgs),
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
     Plot {
         /// The folder.
         dir: PathBuf,
     },
+}
+
+/// Arguments of `orchsim models`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ModelsArgs {
+    /// Only this provider (LiteLLM's `litellm_provider`, e.g. openai, anthropic, gemini).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only models whose name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    /// Use this LiteLLM price map (model_prices_and_context_window.json) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+}
+
+/// `--prices FILE` as an override of the scenario's `prices` key (an absolute path, as
+/// the key's relative paths are read from the scenario's folder).
+fn prices_set(prices: &Option<PathBuf>, sets: &mut Vec<(String, String)>) -> Result<()> {
+    if let Some(p) = prices {
+        let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+        sets.push(("prices".to_string(), toml::Value::String(abs.display().to_string()).to_string()));
+    }
+    Ok(())
 }
 
 /// Arguments of `orchsim run`.
@@ -92,6 +127,9 @@ pub struct RunArgs {
     /// Override any scenario field: `--set agents.researcher.error_rate=0.1`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// The strategy comparisons.csv compares the others with (overrides `baseline`)
     /// [default: the first strategy].
     #[arg(long, value_name = "NAME")]
@@ -129,6 +167,9 @@ pub struct SweepArgs {
     /// Override any scenario field for every point. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Replications per point (overrides `replications`).
     #[arg(long)]
     pub replications: Option<u64>,
@@ -159,6 +200,56 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Arguments of `orchsim horizon`.
+#[derive(Debug, clap::Args)]
+pub struct HorizonArgs {
+    /// Scenario file (TOML) with a `[horizon]` table
+    pub scenario: PathBuf,
+    /// Master seed (overrides `seed`)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replications (overrides `replications`)
+    #[arg(long)]
+    pub replications: Option<u64>,
+    /// Tasks per replication of each month's simulation (overrides `workload.tasks`)
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Override any scenario field. Repeatable
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Compare adoption timings: months adoption starts, e.g. `--adopt-at 1,7,13`
+    #[arg(long, value_name = "MONTHS")]
+    pub adopt_at: Option<String>,
+    /// Output folder [default: output/NAME-horizon/]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]. Never changes the results
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub jobs: usize,
+    /// Do not draw charts
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl HorizonArgs {
+    /// The plan of `orchsim horizon`.
+    pub fn plan(&self, command: Vec<String>) -> Result<crate::horizon::command::HorizonPlan> {
+        Ok(crate::horizon::command::HorizonPlan {
+            scenario: self.scenario.clone(),
+            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            out: self.out.clone(),
+            jobs: self.jobs,
+            adopt_at: self.adopt_at.as_deref().map(crate::horizon::command::parse_adopt_at).transpose()?.unwrap_or_default(),
+            charts: !self.no_charts,
+            quiet: self.quiet,
+            command,
+        })
+    }
 }
 
 fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>, raw: &[String]) -> Result<Vec<(String, String)>> {
@@ -192,9 +283,11 @@ pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
 impl SweepArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<SweepPlan> {
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         Ok(SweepPlan {
             scenario: self.scenario.clone(),
-            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            sets,
             varies: self.varies.iter().map(|v| parse_assignment(v, "--vary")).collect::<Result<_>>()?,
             out: self.out.clone(),
             jobs: self.jobs,
@@ -265,6 +358,7 @@ impl RunArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
         let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         if let Some(b) = &self.baseline {
             sets.push(("baseline".to_string(), toml::Value::String(b.clone()).to_string()));
         }
@@ -305,7 +399,9 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
             let files = commands::plot(&dir)?;
             crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
-        Command::Models => commands::say(&commands::models()),
+        Command::Calibrate { source } => commands::say(&crate::calibrate::run(&source)?),
+        Command::Models(a) => commands::say(&commands::models(&a)?),
+        Command::Horizon(a) => crate::horizon::command::command(&a.plan(argv)?),
     }
 }
 

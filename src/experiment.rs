@@ -31,6 +31,8 @@ pub struct UnitResult {
     pub bus: Vec<BuStats>,
     /// Exact total cost.
     pub total: crate::economics::Usd,
+    /// Exact value of the results: values of correct results less penalties of wrong ones.
+    pub value: crate::economics::Usd,
     /// Per-task rows (with `--task-log`).
     pub task_rows: Vec<TaskRow>,
     /// This world's part of the event trail (with `--audit`).
@@ -82,7 +84,17 @@ pub fn run_unit_traced(
 fn reduce(w: WorldResult, replication: u32, strategy: usize, trail: Option<PathBuf>) -> UnitResult {
     let metrics = metric_values(&w.counters, &w.ledger);
     let rows = w.row_names.into_iter().zip(w.ledger.rows).map(|((s, a), r)| (s, a, r)).collect();
-    UnitResult { replication, strategy, metrics, rows, bus: w.ledger.bus, total: w.ledger.total, task_rows: w.task_rows, trail }
+    UnitResult {
+        replication,
+        strategy,
+        metrics,
+        rows,
+        bus: w.ledger.bus,
+        total: w.ledger.total,
+        value: w.counters.value,
+        task_rows: w.task_rows,
+        trail,
+    }
 }
 
 /// Builds a rayon pool of `jobs` threads (0 = one per core).

@@ -55,12 +55,14 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod economics;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod horizon;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -64,6 +64,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     if replications > 1_000_000 {
         cx.err(root.get("replications").and_then(|n| n.line), "replications", replications.to_string(), "expected at most 1000000");
     }
+    let prices = models::price_map(cx, &mut top, root, env.base_dir);
 
     // Workload first: agents refer to class names.
     let workload_node = top.take("workload");
@@ -90,7 +91,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
             return Some(i);
         }
         let node = model_nodes.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        let m = models::model(cx, name, node, &join_path("models", name))?;
+        let m = models::model(cx, name, node, &join_path("models", name), &prices)?;
         models.push(m);
         Some(models.len() - 1)
     };
@@ -117,7 +118,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     // Models defined but unused are still validated.
     for (k, v) in &model_nodes {
         if !models.iter().any(|m| &m.name == k) {
-            models::model(cx, k, Some(v), &join_path("models", k));
+            models::model(cx, k, Some(v), &join_path("models", k), &prices);
         }
     }
 
@@ -158,6 +159,8 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
             cx.diags.extend(d);
         }
     }
+    // Read by `orchsim horizon` (crate::horizon::spec), which reports its own problems.
+    top.take("horizon");
     top.finish(cx);
 
     let workload = workload?;
@@ -176,6 +179,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
         strategies,
         business_units: bus,
         inputs,
+        prices: PriceSource { label: prices.label.clone(), sha256: prices.sha256.clone() },
     })
 }
 
@@ -259,8 +263,8 @@ STEP
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(
             d[0],
-            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, assumptions, baseline, description, models, name, \
-             replications, seed, strategies, sweep, workload"
+            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, assumptions, baseline, description, horizon, models, name, \
+             prices, replications, seed, strategies, sweep, workload"
         );
         assert_eq!(load(&[("name = \"t\"", "name = \"t\"\nseed = 7")]).unwrap().seed, 7);
         assert_eq!(

@@ -2,6 +2,7 @@
 
 use super::Cx;
 use super::fields::{Check, Fields, join_path, usd};
+use crate::economics::billing::CacheMode;
 use crate::model::*;
 use crate::scenario::tree::{Node, Value};
 
@@ -84,6 +85,7 @@ pub(super) fn agent(
             }
         }
     }
+    let (prompt_cache, service_tier, reasoning_tokens) = billing_keys(cx, &mut f, model.map(|m| &models[m]));
     f.finish(cx);
     Some(Agent {
         name: name.to_string(),
@@ -95,7 +97,36 @@ pub(super) fn agent(
         tool_calls,
         systematic,
         review,
+        prompt_cache,
+        service_tier,
+        reasoning_tokens,
     })
+}
+
+/// An agent's billing keys, checked against what its model offers.
+fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMode, ServiceTier, Dist) {
+    let cache =
+        f.choice(cx, "prompt_cache", CacheMode::Auto, &[("auto", CacheMode::Auto), ("1h", CacheMode::OneHour), ("off", CacheMode::Off)]);
+    let tiers: Vec<(&str, ServiceTier)> = ServiceTier::ALL.iter().map(|t| (t.name(), *t)).collect();
+    let tier = f.choice(cx, "service_tier", ServiceTier::Standard, &tiers);
+    let reasoning = f.dist(cx, "reasoning_tokens", 0.0);
+    let Some(m) = model.filter(|m| !m.pricing.tiers.is_empty()) else { return (cache, tier, reasoning) };
+    let at = |key: &str| f.entries.iter().find(|(k, _)| k == key).map(|(_, n)| n);
+    if let Some(n) = at("service_tier").filter(|_| !m.pricing.offers(tier)) {
+        let offered: Vec<&str> = m.pricing.offered().iter().map(|t| t.name()).collect();
+        cx.bad(
+            n,
+            &f.p("service_tier"),
+            format!("{} is not offered at this tier; the price map offers it at: {}", m.name, offered.join(", ")),
+        );
+    }
+    let one_hour = m.cache.ttl_1h_s.is_some() && m.pricing.base().cache_write_1h.is_some();
+    if let Some(n) = at("prompt_cache").filter(|_| cache == CacheMode::OneHour && !one_hour) {
+        let msg =
+            format!("{} has no 1-hour cache write price (cache_creation_input_token_cost_above_1hr); expected \"auto\" or \"off\"", m.name);
+        cx.bad(n, &f.p("prompt_cache"), msg);
+    }
+    (cache, tier, reasoning)
 }
 
 #[cfg(test)]
@@ -139,6 +170,34 @@ mod tests {
             load(&[("AGENTS", "review = { recall = 0.9 }\nerror_rate = 0.1")]).unwrap_err()[0],
             "t.toml:15: agents.a.error_rate = 0.1: a reviewer introduces no defects: model its mistakes with review.recall and \
              review.false_positive_rate"
+        );
+    }
+
+    #[test]
+    fn billing_keys_default_and_are_checked_against_the_models_offers() {
+        use crate::economics::billing::CacheMode;
+        use crate::model::ServiceTier;
+        let a = &load(&[]).unwrap().agents[0];
+        assert_eq!((a.prompt_cache, a.service_tier), (CacheMode::Auto, ServiceTier::Standard));
+        assert!(matches!(a.reasoning_tokens, Dist::Const(v) if v == 0.0));
+        let sonnet = ("model = \"m\"", "model = \"claude-sonnet-4-5\"");
+        let sc = load(&[sonnet, ("AGENTS", "prompt_cache = \"1h\"\nservice_tier = \"batch\"\nreasoning_tokens = 300")]).unwrap();
+        let a = &sc.agents[0];
+        assert_eq!((a.prompt_cache, a.service_tier), (CacheMode::OneHour, ServiceTier::Batch));
+        assert!(matches!(a.reasoning_tokens, Dist::Const(v) if v == 300.0));
+        let gpt = ("model = \"m\"", "model = \"gpt-4o\"");
+        assert_eq!(
+            refused(&[gpt, ("AGENTS", "service_tier = \"flex\"")]),
+            "t.toml:14: agents.a.service_tier = \"flex\": gpt-4o is not offered at this tier; the price map offers it at: standard, batch, priority"
+        );
+        assert_eq!(
+            refused(&[gpt, ("AGENTS", "prompt_cache = \"1h\"")]),
+            "t.toml:14: agents.a.prompt_cache = \"1h\": gpt-4o has no 1-hour cache write price \
+             (cache_creation_input_token_cost_above_1hr); expected \"auto\" or \"off\""
+        );
+        assert_eq!(
+            refused(&[("AGENTS", "service_tier = \"cheap\"")]),
+            "t.toml:14: agents.a.service_tier = \"cheap\": expected one of \"standard\", \"batch\", \"flex\", \"priority\""
         );
     }
 }

@@ -13,6 +13,8 @@ fn bit(i: usize) -> u64 {
 
 pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents: &[Agent], agent_names: &[String]) -> Option<Strategy> {
     let mut f = Fields::of(cx, node, path)?;
+    // Read by `orchsim horizon` (crate::horizon::spec).
+    f.take("adoption");
     let kind = f.choice(cx, "kind", 0, &[("agents", 0), ("human", 1)]);
     if kind == 1 {
         let team_size = f.count(cx, "team_size", 1, 1) as u32;
