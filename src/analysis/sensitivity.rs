@@ -100,6 +100,8 @@ pub struct SensitivityPlan {
     pub jobs: usize,
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Draw the tornado chart.
+    pub charts: bool,
 }
 
 /// One run of the analysis: an input at one end (or the base).
@@ -367,8 +369,10 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     text.push('\n');
     crate::report::write_atomic(&out.join("manifest.json"), text.as_bytes())?;
-    // TODO(integrator): draw the tornado chart here with helper D's
-    // `report::charts::draw_sensitivity(&out, compare, metric)` (on branch h/d).
+    if plan.charts {
+        // The tornado chart, on what the manifest records.
+        crate::commands::plot(&out)?;
+    }
     if !plan.quiet {
         let n = (an.cases.len() - 1) / 2;
         let inputs = if n == 1 { "input" } else { "inputs" };

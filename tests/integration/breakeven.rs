@@ -134,6 +134,10 @@ fn a_merged_sweep_finds_the_same_break_evens_on_the_chosen_metric() {
     assert_eq!(rows[0][3], "cost_per_task_usd");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join("one/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["metric"], "cost_per_task_usd");
+    // `plot` draws the sweep chart on the metric the manifest records.
+    orchsim(t.path()).args(["plot", "one"]).assert().success();
+    assert!(t.path().join("one/charts/sweep_cost_per_task.svg").is_file());
+    assert!(!t.path().join("one/charts/sweep_cost_per_success.svg").exists());
     // A metric with no better direction is refused before anything runs.
     orchsim(t.path())
         .args(["sweep", "s.toml", "--vary", "models.ma.price_multiplier=2:6:5", "--metric", "tasks", "--out", "x"])

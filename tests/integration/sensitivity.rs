@@ -50,6 +50,10 @@ fn each_end_of_each_range_costs_what_the_price_list_says() {
             }
         }
     }
+    // The tornado chart of the compared difference, and what it follows in the manifest.
+    assert!(t.path().join("o/charts/tornado.svg").is_file());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join("o/manifest.json")).unwrap()).unwrap();
+    assert_eq!((m["options"]["metric"].as_str(), m["options"]["compare"].as_str()), (Some("cost_per_task_usd"), Some("a,b")));
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("Flipped by: models.ma.price_multiplier at its high end (5: b)."), "{text}");
     // Largest swing first: the multiplier (0.012), then the input price (0.002).
