@@ -254,9 +254,9 @@ pub fn report(an: &Analysis) -> String {
     out
 }
 
-/// Runs the analysis: loads and validates every case first, then simulates them.
-pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(scenario::Loaded, Analysis)> {
-    let base = scenario::load(Some(&plan.scenario), &plan.sets)?;
+/// Runs the analysis of `base` (the plan's scenario, loaded with its `--set`): validates
+/// every case first, then simulates them.
+pub fn analyse(plan: &SensitivityPlan, base: &scenario::Loaded, progress: &(dyn Fn() + Sync)) -> Result<Analysis> {
     let file = base.source.file.clone();
     let metric_name = plan.metric.as_deref().unwrap_or("cost_per_success_usd");
     let metric = parse_metric(metric_name).map_err(Error::Usage)?;
@@ -328,7 +328,7 @@ pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(
         let run = simulate(&sc, WorldOptions::default(), &pool, progress, None)?;
         cases.push(Case { input, side, value, samples: Samples::from_run(&names, &run) });
     }
-    Ok((base, Analysis { metric, compare, cases }))
+    Ok(Analysis { metric, compare, cases })
 }
 
 /// `orchsim sensitivity`: runs, writes `sensitivity.csv`, prints the report.
@@ -346,7 +346,7 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     };
     let worlds = (1 + 2 * n_inputs as u64) * sc.replications as u64 * sc.strategies.len() as u64;
     let bar = crate::commands::progress_bar(worlds, plan.quiet, "worlds");
-    let (_, an) = analyse(plan, &|| bar.inc(1))?;
+    let an = analyse(plan, &loaded, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let bytes = csv(&an);
     crate::report::write_atomic(&out.join("sensitivity.csv"), &bytes)?;
