@@ -125,6 +125,13 @@ pub fn baseline(tree: &Node, strategies: &[String]) -> usize {
     }
 }
 
+/// The metric a sweep folder's `manifest.json` records (`sweep --metric`), if any.
+pub fn recorded_metric(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let m: serde_json::Value = serde_json::from_str(&text).ok()?;
+    m.get("metric")?.as_str().filter(|s| metric_index(s).is_some()).map(str::to_string)
+}
+
 /// The strategy names of a loaded scenario.
 pub fn strategy_names(loaded: &Loaded) -> Vec<String> {
     loaded.scenario.strategies.iter().map(|s| s.name.clone()).collect()

@@ -336,6 +336,9 @@ pub struct SensitivityArgs {
     /// Worker threads [default: one per core]. Never changes the results.
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
+    /// Do not draw the tornado chart.
+    #[arg(long)]
+    pub no_charts: bool,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -355,6 +358,7 @@ impl SensitivityArgs {
             out: self.out.clone(),
             jobs: self.jobs,
             quiet: self.quiet,
+            charts: !self.no_charts,
         })
     }
 }

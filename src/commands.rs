@@ -193,7 +193,9 @@ pub fn write_run(plan: &RunPlan, output: &RunOutput, out: &Path) -> Result<()> {
 /// `orchsim plot`: (re)draws the charts of a run or sweep folder from its files alone.
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     use report::charts::ChartError as C;
-    report::charts::render_dir(dir).map_err(|e| match e {
+    // A sweep's charts follow the metric its manifest records (`sweep --metric`).
+    let metric = crate::analysis::recorded_metric(dir).unwrap_or_else(|| report::charts::DEFAULT_METRIC.to_string());
+    report::charts::render_dir_for(dir, &metric).map_err(|e| match e {
         C::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
         // Unreadable or malformed input files are invalid input (exit 2).
         C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::BadValue { .. } | C::Invalid { .. } | C::Json { .. } => {

@@ -24,7 +24,9 @@
 //! Data flow: [`scenario`] (TOML -> tree -> overrides -> typed [`model::Scenario`]) ->
 //! [`experiment`] (worlds on rayon) -> [`workflow`] (one world per replication and
 //! strategy, on the [`engine`]) -> [`economics`] (ledger, metrics) -> [`report`] (CSV,
-//! manifest, charts, trail). The binary ([`cli`]) is a thin layer over [`commands`].
+//! manifest, charts, trail). [`analysis`] turns per-replication results into decisions:
+//! paired comparisons, verdicts, break-evens and sensitivity. The binary ([`cli`]) is a
+//! thin layer over [`commands`].
 //!
 //! ```text
 //! task --> research --> verification --> summarization --> formatting --> quality check --> delivered

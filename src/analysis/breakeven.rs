@@ -232,6 +232,9 @@ pub fn winner(samples: &Samples, m: usize) -> Option<(usize, usize, bool)> {
     lead(&series, dir).map(|(w, u, _, p)| (w, u, p.distinguishable()))
 }
 
+/// At most this many lines of each part of the sweep summary.
+const MAX_LINES: usize = 30;
+
 /// The terminal summary of a sweep on metric `m`: along the last axis, for each value
 /// of the others, the runs of points with the same winner (and at how many of them the
 /// lead over the runner-up is distinguishable from 0); then the break-evens.
@@ -244,7 +247,8 @@ pub fn summary(sweep: &Sweep, m: usize) -> String {
     let Some(last) = sweep.axes.len().checked_sub(1) else { return out };
     // Grid order: the last axis varies fastest, so consecutive points form its lines.
     let n_last = sweep.points.iter().take_while(|p| p.labels[..last] == sweep.points[0].labels[..last]).count().max(1);
-    for line in sweep.points.chunks(n_last) {
+    let lines = sweep.points.len().div_ceil(n_last);
+    for line in sweep.points.chunks(n_last).take(MAX_LINES) {
         let prefix: Vec<String> = sweep.axes[..last].iter().zip(&line[0].labels).map(|(a, l)| format!("{a}={l}")).collect();
         let mut runs: Vec<(String, String, String, usize, usize)> = Vec::new();
         for p in line {
@@ -273,12 +277,15 @@ pub fn summary(sweep: &Sweep, m: usize) -> String {
         let head = if prefix.is_empty() { String::new() } else { format!("{}, ", prefix.join(", ")) };
         out.push_str(&format!("  {head}{}: {}\n", sweep.axes[last], parts.join("; ")));
     }
+    if lines > MAX_LINES {
+        out.push_str(&format!("  ... and {} more lines of the grid (sweep.csv has them all)\n", lines - MAX_LINES));
+    }
     let be = breakevens(sweep, m);
     if be.is_empty() {
         out.push_str("No break-even: no two strategies swap places along any axis.\n");
     } else {
         out.push_str("Break-evens (the paired difference changes sign):\n");
-        for b in &be {
+        for b in be.iter().take(MAX_LINES) {
             let ci = if b.ci95_low.is_nan() {
                 "interval not resolved by the grid".to_string()
             } else {
@@ -286,6 +293,9 @@ pub fn summary(sweep: &Sweep, m: usize) -> String {
             };
             let at = if b.other_axes.is_empty() { String::new() } else { format!(" with {}", b.other_axes.replace(';', ", ")) };
             out.push_str(&format!("  {} and {} at {} = {} ({ci}){at}\n", b.a, b.b, b.axis, sig(b.value, 4)));
+        }
+        if be.len() > MAX_LINES {
+            out.push_str(&format!("  ... and {} more in breakeven.csv\n", be.len() - MAX_LINES));
         }
     }
     out

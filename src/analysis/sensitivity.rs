@@ -68,14 +68,12 @@ pub fn assumptions(tree: &Node, file: &str) -> std::result::Result<Vec<Range>, V
             expected,
         };
         match &v.value {
-            Value::Str(s) => match parse_range(path, s) {
-                Ok(r) => {
-                    if overrides::get(tree, path).is_none() {
-                        diags.push(d("no such field in this scenario: give a path as for --set".into()));
-                    }
-                    out.push(r)
-                }
-                Err(e) => diags.push(d(e)),
+            // Each end is checked like a value in the file when the analysis runs (a
+            // field may be absent from the file and take its default).
+            Value::Str(s) => match (overrides::split_path(path), parse_range(path, s)) {
+                (Err(e), _) => diags.push(d(e.0)),
+                (_, Err(e)) => diags.push(d(e)),
+                (Ok(_), Ok(r)) => out.push(r),
             },
             _ => diags.push(d("expected a string \"LOW:HIGH\"".into())),
         }
@@ -102,6 +100,8 @@ pub struct SensitivityPlan {
     pub jobs: usize,
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Draw the tornado chart.
+    pub charts: bool,
 }
 
 /// One run of the analysis: an input at one end (or the base).
@@ -254,9 +254,9 @@ pub fn report(an: &Analysis) -> String {
     out
 }
 
-/// Runs the analysis: loads and validates every case first, then simulates them.
-pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(scenario::Loaded, Analysis)> {
-    let base = scenario::load(Some(&plan.scenario), &plan.sets)?;
+/// Runs the analysis of `base` (the plan's scenario, loaded with its `--set`): validates
+/// every case first, then simulates them.
+pub fn analyse(plan: &SensitivityPlan, base: &scenario::Loaded, progress: &(dyn Fn() + Sync)) -> Result<Analysis> {
     let file = base.source.file.clone();
     let metric_name = plan.metric.as_deref().unwrap_or("cost_per_success_usd");
     let metric = parse_metric(metric_name).map_err(Error::Usage)?;
@@ -307,7 +307,14 @@ pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(
             let origin = format!("{file} (sensitivity: {}={value})", r.path);
             match scenario::from_tree_labelled(&tree, &file, &base.source.base_dir, &origin) {
                 Ok(sc) => scenarios.push((r.path.clone(), side, value.clone(), sc)),
-                Err(Error::Invalid(d)) => diags.extend(d),
+                Err(Error::Invalid(d)) => {
+                    // A problem of the path shows at both ends: report it once.
+                    for x in d {
+                        if !diags.iter().any(|y| y.path == x.path && y.expected == x.expected) {
+                            diags.push(x);
+                        }
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -321,7 +328,7 @@ pub fn analyse(plan: &SensitivityPlan, progress: &(dyn Fn() + Sync)) -> Result<(
         let run = simulate(&sc, WorldOptions::default(), &pool, progress, None)?;
         cases.push(Case { input, side, value, samples: Samples::from_run(&names, &run) });
     }
-    Ok((base, Analysis { metric, compare, cases }))
+    Ok(Analysis { metric, compare, cases })
 }
 
 /// `orchsim sensitivity`: runs, writes `sensitivity.csv`, prints the report.
@@ -339,7 +346,7 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     };
     let worlds = (1 + 2 * n_inputs as u64) * sc.replications as u64 * sc.strategies.len() as u64;
     let bar = crate::commands::progress_bar(worlds, plan.quiet, "worlds");
-    let (_, an) = analyse(plan, &|| bar.inc(1))?;
+    let an = analyse(plan, &loaded, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let bytes = csv(&an);
     crate::report::write_atomic(&out.join("sensitivity.csv"), &bytes)?;
@@ -363,8 +370,10 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     text.push('\n');
     crate::report::write_atomic(&out.join("manifest.json"), text.as_bytes())?;
-    // TODO(integrator): draw the tornado chart here with helper D's
-    // `report::charts::draw_sensitivity(&out, compare, metric)` (on branch h/d).
+    if plan.charts {
+        // The tornado chart, on what the manifest records.
+        crate::commands::plot(&out)?;
+    }
     if !plan.quiet {
         let n = (an.cases.len() - 1) / 2;
         let inputs = if n == 1 { "input" } else { "inputs" };
@@ -390,12 +399,12 @@ mod tests {
     #[test]
     fn assumptions_table_is_checked_entry_by_entry() {
         let tree = crate::scenario::tree::parse_document(
-            "seed = 1\n[agents.r]\nerror_rate = 0.1\n[assumptions]\n\"agents.r.error_rate\" = \"0.02:0.2\"\n\"agents.x.y\" = \"1:2\"\n\"seed\" = 3\n",
+            "seed = 1\n[agents.r]\nerror_rate = 0.1\n[assumptions]\n\"agents.r.error_rate\" = \"0.02:0.2\"\n\"agents..y\" = \"1:2\"\n\"seed\" = 3\n",
         )
         .unwrap();
         let d = assumptions(&tree, "f.toml").unwrap_err();
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].line, d[0].path.as_str()), (Some(6), "assumptions.\"agents.x.y\""));
+        assert_eq!((d[0].line, d[0].path.as_str()), (Some(6), "assumptions.\"agents..y\""));
         assert_eq!(d[1].line, Some(7));
     }
 }

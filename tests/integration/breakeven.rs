@@ -115,3 +115,33 @@ fn the_interval_from_replication_crossings_holds_the_long_run_crossing() {
     let x = 4.0 + 0.5 * d0 / (d0 - d1);
     assert!((v - x).abs() < 1e-9, "value {v} vs recomputed {x}");
 }
+
+#[test]
+fn a_merged_sweep_finds_the_same_break_evens_on_the_chosen_metric() {
+    let t = tmp("breakeven-merge");
+    std::fs::write(t.path().join("s.toml"), linear_scenario(r#"{ dist = "uniform", min = 500, max = 1500 }"#, 4)).unwrap();
+    let sweep =
+        ["sweep", "s.toml", "--vary", "models.ma.price_multiplier=2:6:5", "--metric", "cost_per_task_usd", "--no-charts", "--quiet"];
+    orchsim(t.path()).args(sweep).args(["--out", "one"]).assert().success();
+    for k in ["0/2", "1/2"] {
+        orchsim(t.path()).args(sweep).args(["--shard", k, "--out", &format!("s{}", &k[..1])]).assert().success();
+    }
+    orchsim(t.path()).args(["merge", "s0", "s1", "--out", "m", "--no-charts", "--metric", "cost_per_task_usd"]).assert().success();
+    let one = std::fs::read(t.path().join("one/breakeven.csv")).unwrap();
+    assert_eq!(one, std::fs::read(t.path().join("m/breakeven.csv")).unwrap());
+    let (_, rows) = read_csv(&t.path().join("one/breakeven.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][3], "cost_per_task_usd");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join("one/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["metric"], "cost_per_task_usd");
+    // `plot` draws the sweep chart on the metric the manifest records.
+    orchsim(t.path()).args(["plot", "one"]).assert().success();
+    assert!(t.path().join("one/charts/sweep_cost_per_task.svg").is_file());
+    assert!(!t.path().join("one/charts/sweep_cost_per_success.svg").exists());
+    // A metric with no better direction is refused before anything runs.
+    orchsim(t.path())
+        .args(["sweep", "s.toml", "--vary", "models.ma.price_multiplier=2:6:5", "--metric", "tasks", "--out", "x"])
+        .assert()
+        .code(2);
+    assert!(!t.path().join("x").exists());
+}

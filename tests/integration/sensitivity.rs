@@ -50,6 +50,10 @@ fn each_end_of_each_range_costs_what_the_price_list_says() {
             }
         }
     }
+    // The tornado chart of the compared difference, and what it follows in the manifest.
+    assert!(t.path().join("o/charts/tornado.svg").is_file());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join("o/manifest.json")).unwrap()).unwrap();
+    assert_eq!((m["options"]["metric"].as_str(), m["options"]["compare"].as_str()), (Some("cost_per_task_usd"), Some("a,b")));
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("Flipped by: models.ma.price_multiplier at its high end (5: b)."), "{text}");
     // Largest swing first: the multiplier (0.012), then the input price (0.002).
@@ -64,9 +68,12 @@ fn bad_ranges_are_reported_with_their_path_and_exit_2() {
     std::fs::write(t.path().join("s.toml"), linear_scenario("1000", 2)).unwrap();
     let out = orchsim(t.path())
         .args(["sensitivity", "s.toml", "--range", "models.ma.input_usd_per_mtok=3:1", "--range", "agents.cheap.error_rate=0:2"])
+        .args(["--range", "agents.cheap.eror_rate=0:0.1"])
         .assert()
         .code(2);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.matches("agents.cheap.eror_rate = 0: unknown key; expected one of: error_rate,").count(), 1, "{err}");
+    assert!(!err.contains("eror_rate = 0.1"), "a bad path is reported once: {err}");
     assert!(err.contains("models.ma.input_usd_per_mtok = 3:1: expected LOW:HIGH"), "{err}");
     assert!(err.contains("agents.cheap.error_rate = 2"), "{err}");
     orchsim(t.path()).args(["sensitivity", "s.toml"]).assert().code(2);
