@@ -197,6 +197,20 @@ fn read_doc(sink: &mut Sink<'_>, doc: &json::Doc) {
     }
 }
 
+type SpanIndex<'a> = HashMap<(&'a str, &'a str), &'a Span>;
+
+/// A span, its parent, its parent's parent... within its trace.
+fn ancestors<'a>(index: &'a SpanIndex<'a>, s: &'a Span) -> impl Iterator<Item = &'a Span> + 'a {
+    let mut cur = Some(s);
+    std::iter::from_fn(move || {
+        let c = cur?;
+        cur = (!c.parent.is_empty()).then(|| index.get(&(c.trace_id.as_str(), c.parent.as_str())).copied()).flatten();
+        Some(c)
+    })
+    // Bounded: a cycle of parent ids in a corrupt file must not hang the reader.
+    .take(10_000)
+}
+
 /// Reads trace files: every problem that makes a file unreadable is collected, and
 /// then they are returned together as [`Error::Invalid`] (exit code 2).
 pub fn load(paths: &[PathBuf]) -> Result<TraceSet> {
@@ -237,21 +251,33 @@ pub fn load(paths: &[PathBuf]) -> Result<TraceSet> {
             true
         }
     });
-    let index: HashMap<(&str, &str), &Span> = spans.iter().map(|(_, s)| ((s.trace_id.as_str(), s.span_id.as_str()), s)).collect();
-    let agent_of = |s: &Span| -> String {
-        let mut cur = Some(s);
-        // Bounded: a cycle of parent ids in a corrupt file must not hang the reader.
-        for _ in 0..10_000 {
-            let Some(c) = cur else { break };
-            if let Some(a) = &c.agent {
-                return a.clone();
-            }
-            cur = (!c.parent.is_empty()).then(|| index.get(&(c.trace_id.as_str(), c.parent.as_str())).copied()).flatten();
+    let index: SpanIndex<'_> = spans.iter().map(|(_, s)| ((s.trace_id.as_str(), s.span_id.as_str()), s)).collect();
+    // An LLM-call span around another one (smolagents' `LiteLLMModel.__call__` nests
+    // three deep, each with the same usage) is one call: only the innermost counts.
+    let mut wrappers: HashMap<(&str, &str), &Span> = HashMap::new();
+    for (_, s) in spans.iter().filter(|(_, s)| s.call.is_some()) {
+        if let Some(outer) = ancestors(&index, s).skip(1).find(|a| a.call.is_some()) {
+            wrappers.insert((outer.trace_id.as_str(), outer.span_id.as_str()), s);
         }
-        String::new()
-    };
+    }
+    for (f, s) in &spans {
+        if let Some(inner) = wrappers.get(&(s.trace_id.as_str(), s.span_id.as_str())) {
+            warnings.push(json::diag(
+                &names[*f],
+                s.line,
+                "span",
+                &s.span_id,
+                format!(
+                    "an LLM call that holds no other (span {} at line {} is one inside it): only the innermost is counted",
+                    inner.span_id, inner.line
+                ),
+            ));
+        }
+    }
+    let agent_of = |s| ancestors(&index, s).find_map(|a| a.agent.clone()).unwrap_or_default();
     let mut calls: Vec<Call> = spans
         .iter()
+        .filter(|(_, s)| !wrappers.contains_key(&(s.trace_id.as_str(), s.span_id.as_str())))
         .filter_map(|(f, s)| {
             let c = s.call.as_ref()?;
             Some(Call {

@@ -47,51 +47,61 @@ pub(crate) fn show(v: &Value) -> String {
     if s.chars().count() > 60 { format!("{}...", s.chars().take(57).collect::<String>()) } else { s }
 }
 
+/// Where a byte scan stands relative to JSON strings.
+#[derive(Default)]
+struct Lexer {
+    in_str: bool,
+    esc: bool,
+}
+
+impl Lexer {
+    /// Takes one byte; true when it lies outside every string (quotes included: the
+    /// opening quote returns true, the closing one false).
+    fn outside(&mut self, c: u8) -> bool {
+        if self.in_str {
+            match (self.esc, c) {
+                (true, _) => self.esc = false,
+                (false, b'\\') => self.esc = true,
+                (false, b'"') => self.in_str = false,
+                _ => {}
+            }
+            false
+        } else {
+            self.in_str = c == b'"';
+            true
+        }
+    }
+}
+
 /// Quotes integer literals outside strings that fit neither `u64` nor `i64`. Lines are
 /// unchanged (no newline is added), so error positions keep their line.
 fn quote_big_ints(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
     let mut out: Option<String> = None;
-    let mut last = 0;
-    let (mut i, mut in_str, mut esc) = (0, false, false);
+    let (mut last, mut i, mut lex) = (0, 0, Lexer::default());
     while i < b.len() {
         let c = b[i];
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
+        if !lex.outside(c) || !(c == b'-' || c.is_ascii_digit()) {
             i += 1;
             continue;
         }
-        if c == b'"' {
-            in_str = true;
-            i += 1;
-            continue;
-        }
-        if c == b'-' || c.is_ascii_digit() {
-            let start = i;
-            i += 1;
-            while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
-                i += 1;
-            }
-            let tok = &text[start..i];
-            let digits = tok.strip_prefix('-').unwrap_or(tok);
-            let integral = !digits.is_empty() && digits.bytes().all(|d| d.is_ascii_digit());
-            if integral && tok.parse::<u64>().is_err() && tok.parse::<i64>().is_err() {
-                let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
-                o.push_str(&text[last..start]);
-                o.push('"');
-                o.push_str(BIG_INT);
-                o.push_str(tok);
-                o.push('"');
-                last = i;
-            }
-            continue;
-        }
+        let start = i;
         i += 1;
+        while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+            i += 1;
+        }
+        let tok = &text[start..i];
+        let digits = tok.strip_prefix('-').unwrap_or(tok);
+        let integral = !digits.is_empty() && digits.bytes().all(|d| d.is_ascii_digit());
+        if integral && tok.parse::<u64>().is_err() && tok.parse::<i64>().is_err() {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
+            o.push_str(&text[last..start]);
+            o.push('"');
+            o.push_str(BIG_INT);
+            o.push_str(tok);
+            o.push('"');
+            last = i;
+        }
     }
     match out {
         None => std::borrow::Cow::Borrowed(text),
@@ -105,21 +115,12 @@ fn quote_big_ints(text: &str) -> std::borrow::Cow<'_, str> {
 /// Byte offset and line of every `{` outside strings.
 fn object_starts(text: &str) -> Vec<(usize, u32)> {
     let mut v = Vec::new();
-    let (mut line, mut in_str, mut esc) = (1u32, false, false);
+    let (mut line, mut lex) = (1u32, Lexer::default());
     for (i, c) in text.bytes().enumerate() {
         if c == b'\n' {
             line += 1;
         }
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-        } else if c == b'"' {
-            in_str = true;
-        } else if c == b'{' {
+        if lex.outside(c) && c == b'{' {
             v.push((i, line));
         }
     }

@@ -151,7 +151,8 @@ fn any_value(v: &Value) -> Option<Value> {
     Some(match k.as_str() {
         "stringValue" | "bytesValue" => Value::String(x.as_str()?.to_string()),
         "boolValue" => Value::Bool(x.as_bool()?),
-        "intValue" => Value::from(i64::try_from(int(x)?).ok()?),
+        // A malformed count stays as written, for the reader of that attribute to report.
+        "intValue" => int(x).and_then(|i| i64::try_from(i).ok()).map_or_else(|| x.clone(), Value::from),
         "doubleValue" => match x {
             Value::Number(_) => x.clone(),
             Value::String(s) => Value::from(s.parse::<f64>().ok()?),

@@ -234,7 +234,7 @@ impl LiteLlmBook {
         let mut errors: Vec<Diagnostic> = Vec::new();
         for (name, e) in &root {
             for (k, v) in e.as_object().into_iter().flatten() {
-                let price = k.contains("cost_per") || k.ends_with("_token_cost") || k.contains("_token_cost_");
+                let price = k.contains("cost") && k.contains("token");
                 if price && !v.is_null() && v.as_f64().is_none() {
                     errors.push(Diagnostic {
                         file: file.clone(),

@@ -8,3 +8,4 @@ mod properties;
 mod regressions;
 mod sweep;
 mod theory;
+mod traces;
