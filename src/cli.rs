@@ -60,8 +60,8 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
-    /// List the built-in model catalog with prices, dates and sources.
-    Models,
+    /// List the model catalog (LiteLLM's price map) with prices, tiers and latency sources.
+    Models(ModelsArgs),
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
     Plot {
         /// The folder.
@@ -96,13 +96,40 @@ pub enum TracesCommand {
         /// standard, batch, flex or priority.
         #[arg(long, default_value = "standard")]
         service_tier: String,
-        /// A LiteLLM price map (model_prices_and_context_window.json) [default: the built-in catalog].
+        /// A LiteLLM price map (model_prices_and_context_window.json) [default: the built-in one].
         #[arg(long)]
         prices: Option<PathBuf>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Arguments of `orchsim models`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ModelsArgs {
+    /// Only this provider (LiteLLM's `litellm_provider`, e.g. openai, anthropic, gemini).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only models whose name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    /// Use this LiteLLM price map (model_prices_and_context_window.json) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+}
+
+/// `--prices FILE` as an override of the scenario's `prices` key (an absolute path, as
+/// the key's relative paths are read from the scenario's folder).
+fn prices_set(prices: &Option<PathBuf>, sets: &mut Vec<(String, String)>) -> Result<()> {
+    if let Some(p) = prices {
+        let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+        sets.push(("prices".to_string(), toml::Value::String(abs.display().to_string()).to_string()));
+    }
+    Ok(())
 }
 
 /// Arguments of `orchsim run`.
@@ -122,6 +149,9 @@ pub struct RunArgs {
     /// Override any scenario field: `--set agents.researcher.error_rate=0.1`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -155,6 +185,9 @@ pub struct SweepArgs {
     /// Override any scenario field for every point. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Replications per point (overrides `replications`).
     #[arg(long)]
     pub replications: Option<u64>,
@@ -215,9 +248,11 @@ pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
 impl SweepArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<SweepPlan> {
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         Ok(SweepPlan {
             scenario: self.scenario.clone(),
-            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            sets,
             varies: self.varies.iter().map(|v| parse_assignment(v, "--vary")).collect::<Result<_>>()?,
             out: self.out.clone(),
             jobs: self.jobs,
@@ -233,7 +268,8 @@ impl SweepArgs {
 impl RunArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
-        let sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         Ok(RunPlan {
             scenario: self.scenario.clone(),
             sets,
@@ -270,10 +306,10 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
             let files = commands::plot(&dir)?;
             crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
-        Command::Models => commands::say(&commands::models()),
+        Command::Models(a) => commands::say(&commands::models(&a)?),
         Command::Traces(TracesCommand::Summary { files, out }) => crate::traces::summary(&files, &out),
         Command::Traces(TracesCommand::Reprice { files, model, service_tier, prices, out }) => {
-            let opts = crate::traces::RepriceOptions { model, tier: crate::traces::prices::ServiceTier::parse(&service_tier)? };
+            let opts = crate::traces::RepriceOptions { model, tier: crate::traces::prices::parse_tier(&service_tier)? };
             crate::traces::reprice_command(&files, &opts, prices.as_deref(), &out)
         }
     }

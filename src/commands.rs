@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::experiment::{RunResult, pool, simulate};
-use crate::model::catalog::CATALOG;
 use crate::report::{self, write_atomic};
 use crate::scenario::{self, Loaded};
 use crate::workflow::WorldOptions;
@@ -240,28 +239,9 @@ pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
     if all.is_empty() { Ok(()) } else { Err(Error::Invalid(all)) }
 }
 
-/// `orchsim models`: the catalog as a table.
-pub fn models() -> String {
-    let mut s = format!(
-        "{:<20} {:<11} {:>9} {:>10} {:>10} {:>7} {:>7}  {:<10}  {}\n",
-        "model", "provider", "in $/Mtok", "out $/Mtok", "cached", "ttft s", "tok/s", "price date", "source"
-    );
-    for m in CATALOG {
-        let cached = m.cached_input_usd_per_mtok.map(|c| format!("{c}")).unwrap_or_else(|| "-".into());
-        s.push_str(&format!(
-            "{:<20} {:<11} {:>9} {:>10} {:>10} {:>7} {:>7}  {:<10}  {}\n",
-            m.name,
-            m.provider,
-            m.input_usd_per_mtok,
-            m.output_usd_per_mtok,
-            cached,
-            m.ttft_s,
-            m.output_tokens_per_s,
-            m.price_date,
-            m.source
-        ));
-    }
-    s
+/// `orchsim models`: the catalog as a table or CSV.
+pub fn models(a: &crate::cli::ModelsArgs) -> Result<String> {
+    crate::model::catalog::list::command(a.prices.as_deref(), a.provider.clone(), a.search.clone(), a.csv)
 }
 
 /// A progress bar on stderr, drawn only on a terminal and when not quiet.

@@ -1,6 +1,7 @@
 //! Money and measurement: exact dollars, the cost ledger, per-replication metrics and
 //! their aggregation across replications.
 
+pub mod billing;
 pub mod ledger;
 pub mod metrics;
 pub mod money;

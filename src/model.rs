@@ -5,9 +5,13 @@
 
 pub mod catalog;
 pub mod dist;
+pub mod latency;
+pub mod pricing;
 
 pub use dist::Dist;
+pub use pricing::{Pricing, ServiceTier};
 
+use crate::economics::billing::{CacheMode, CacheRule};
 use crate::economics::money::{PricePerMtok, Usd};
 
 /// A whole, validated scenario.
@@ -34,25 +38,46 @@ pub struct Scenario {
     /// Input files the scenario read (trace arrivals): `(path, sha256)`, recorded in
     /// manifests so that a replay can tell when an input changed.
     pub inputs: Vec<(String, String)>,
+    /// The price map the catalog models came from.
+    pub prices: PriceSource,
+}
+
+/// Which price map a scenario used: recorded in manifests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriceSource {
+    /// The built-in version, or the file read.
+    pub label: String,
+    /// SHA-256 of the map's bytes.
+    pub sha256: String,
 }
 
 /// A priced, rate-limited LLM endpoint.
 #[derive(Clone, Debug)]
 pub struct Model {
-    /// Name (catalog name or the scenario's own).
+    /// Name (the price map's key, or the scenario's own).
     pub name: String,
-    /// Price of uncached input tokens.
+    /// The price map's `litellm_provider` (empty for a scenario's own model).
+    pub provider: String,
+    /// Price of uncached input tokens (standard tier, base band: `pricing.base().input`).
     pub input_price: PricePerMtok,
-    /// Price of output tokens.
+    /// Price of output tokens (`pricing.base().output`).
     pub output_price: PricePerMtok,
-    /// Price of cached input tokens (the agents' system prompts), if the model caches.
+    /// Price of cached input tokens (`pricing.base().cache_read`).
     pub cached_input_price: Option<PricePerMtok>,
-    /// Fee per request (attempt that is billed).
+    /// Fee per request (attempt that is billed): `pricing.per_request`.
     pub usd_per_request: Usd,
+    /// Every price, per service tier and context band: what
+    /// [`crate::economics::billing::bill`] charges. The four fields above are its
+    /// standard-tier base, kept for the simple billing path.
+    pub pricing: Pricing,
+    /// Prompt-cache minimum and lifetime.
+    pub cache: CacheRule,
     /// Time to first token, seconds.
     pub ttft_s: Dist,
     /// Output speed, tokens per second.
     pub output_tokens_per_s: Dist,
+    /// Delay from submission to result of a batch-tier call, seconds.
+    pub batch_delay_s: Dist,
     /// Requests in flight at once; further requests wait FIFO. `u32::MAX` = unlimited.
     pub max_concurrency: u32,
     /// Token-bucket limit on requests per minute.
@@ -117,6 +142,12 @@ pub struct Agent {
     pub systematic: Option<Systematic>,
     /// Reviewer behaviour, if this agent reviews.
     pub review: Option<Review>,
+    /// Whether its system prompt goes through the provider's prompt cache.
+    pub prompt_cache: CacheMode,
+    /// The service tier its calls are sent at.
+    pub service_tier: ServiceTier,
+    /// Reasoning tokens per call (billed as reasoning, generated at output speed).
+    pub reasoning_tokens: Dist,
 }
 
 /// How tasks arrive.

@@ -28,9 +28,9 @@ use crate::error::{Diagnostic, Error, Result};
 use crate::report::write_atomic;
 use prices::{PriceBook, ServiceTier};
 
-/// Tokens of one LLM call, as the GenAI conventions count them.
+/// Tokens of one recorded LLM call, as the GenAI conventions count them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CallUsage {
+pub struct RecordedUsage {
     /// Prompt tokens, cached and cache-written ones included.
     pub input_tokens: u64,
     /// Prompt tokens read from the provider's cache.
@@ -89,7 +89,7 @@ pub struct Call {
     /// End minus start, nanoseconds; `None` when the span has no end time.
     pub duration_ns: Option<i128>,
     /// Token usage; `None` when the span records none.
-    pub usage: Option<CallUsage>,
+    pub usage: Option<RecordedUsage>,
     /// The cost the instrumentation recorded, rounded to the pico-dollar.
     pub recorded_cost: Option<Usd>,
     /// Span status.
@@ -131,7 +131,7 @@ pub(crate) struct Span {
 #[derive(Debug)]
 pub(crate) struct CallFacts {
     pub(crate) model: String,
-    pub(crate) usage: Option<CallUsage>,
+    pub(crate) usage: Option<RecordedUsage>,
     pub(crate) recorded_cost: Option<Usd>,
 }
 
@@ -341,7 +341,7 @@ pub fn calls_csv(calls: &[Call]) -> Vec<u8> {
     let mut w = writer();
     let _ = w.write_record(CALLS_HEADER);
     for c in calls {
-        let u = |f: fn(&CallUsage) -> u64| c.usage.as_ref().map(|u| f(u).to_string()).unwrap_or_default();
+        let u = |f: fn(&RecordedUsage) -> u64| c.usage.as_ref().map(|u| f(u).to_string()).unwrap_or_default();
         let _ = w.write_record([
             c.trace_id.clone(),
             c.span_id.clone(),
@@ -370,7 +370,7 @@ pub struct Totals {
     /// Calls with usage (the token sums are over these).
     pub with_usage: u64,
     /// Token sums.
-    pub usage: CallUsage,
+    pub usage: RecordedUsage,
     /// Calls with a recorded cost (the cost sum is over these).
     pub with_cost: u64,
     /// Sum of recorded costs.
@@ -489,7 +489,7 @@ pub struct RepriceOptions {
 
 /// The price of every call (`None` where it cannot be priced, with a warning naming
 /// the call's file and line) and the per-trace rows, in the calls' trace order.
-pub fn reprice(set: &TraceSet, book: &dyn PriceBook, opts: &RepriceOptions) -> (Vec<Option<Usd>>, Vec<RepricedTrace>, Vec<Diagnostic>) {
+pub fn reprice(set: &TraceSet, book: &PriceBook, opts: &RepriceOptions) -> (Vec<Option<Usd>>, Vec<RepricedTrace>, Vec<Diagnostic>) {
     let mut warnings = Vec::new();
     let mut per_call = Vec::with_capacity(set.calls.len());
     for c in &set.calls {
@@ -556,12 +556,12 @@ pub fn reprice_csv(rows: &[RepricedTrace]) -> Vec<u8> {
 
 /// `orchsim traces reprice`.
 pub fn reprice_command(files: &[PathBuf], opts: &RepriceOptions, prices: Option<&Path>, out: &Path) -> Result<()> {
-    let book = prices::load_book(prices)?;
+    let book = PriceBook::load(prices)?;
     if let Some(m) = &opts.model {
         book.check_model(m, opts.tier)?;
     }
     let set = load(files)?;
-    let (_, rows, more) = reprice(&set, book.as_ref(), opts);
+    let (_, rows, more) = reprice(&set, &book, opts);
     print_warnings(&set.warnings);
     print_warnings(&more);
     let path = out.join("reprice.csv");
@@ -574,7 +574,7 @@ pub fn reprice_command(files: &[PathBuf], opts: &RepriceOptions, prices: Option<
         rows.len(),
         set.calls.len(),
         opts.model.as_deref().unwrap_or("the recorded models"),
-        opts.tier.as_str(),
+        opts.tier.name(),
         book.describe(),
         both.len(),
         rep - rec,

@@ -23,6 +23,7 @@ pub fn build(loaded: &Loaded, command: &[String], options: Value, files: &[(Stri
         "scenario_toml": resolved,
         "files": files.iter().map(|(n, h)| (n.clone(), Value::String(h.clone()))).collect::<serde_json::Map<_, _>>(),
         "inputs": sc.inputs.iter().map(|(p, h)| json!({"file": p, "sha256": h})).collect::<Vec<_>>(),
+        "price_map": { "source": sc.prices.label, "sha256": sc.prices.sha256 },
     });
     if let (Value::Object(m), Value::Object(e)) = (&mut m, extra) {
         m.extend(e);

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::json::{Doc, count, rfc3339_ns, show, usd};
 use super::otel::check_usage;
-use super::{CallFacts, CallUsage, Sink, Span, SpanStatus};
+use super::{CallFacts, RecordedUsage, Sink, Span, SpanStatus};
 use crate::economics::money::Usd;
 
 /// The observations of a Langfuse export. The top-level list is used when both it and
@@ -134,7 +134,7 @@ fn generation(sink: &mut Sink<'_>, line: u32, o: &Map<String, Value>) -> CallFac
     CallFacts { model, usage, recorded_cost }
 }
 
-fn usage_details(sink: &mut Sink<'_>, line: u32, u: &Map<String, Value>) -> Option<CallUsage> {
+fn usage_details(sink: &mut Sink<'_>, line: u32, u: &Map<String, Value>) -> Option<RecordedUsage> {
     let (mut input, mut output, mut total) = (None::<u64>, None::<u64>, None::<u64>);
     let (mut cached, mut write, mut reasoning) = (0u64, 0u64, 0u64);
     let (mut cached_part, mut write_part, mut reasoning_part) = (0u64, 0u64, 0u64);
@@ -176,7 +176,7 @@ fn usage_details(sink: &mut Sink<'_>, line: u32, u: &Map<String, Value>) -> Opti
         }
     }
     let (input, output) = (input?, output?);
-    let usage = CallUsage {
+    let usage = RecordedUsage {
         input_tokens: input,
         cached_tokens: if cached > 0 { cached } else { cached_part },
         cache_write_tokens: if write > 0 { write } else { write_part },

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::json::{Doc, count, hex_id, int, rfc3339_ns, show, usd};
-use super::{CallFacts, CallUsage, Sink, Span, SpanStatus};
+use super::{CallFacts, RecordedUsage, Sink, Span, SpanStatus};
 use crate::economics::money::Usd;
 
 /// `gen_ai.operation.name` values of an LLM call. `call_llm` is any-agent's name.
@@ -71,7 +71,7 @@ pub(crate) fn genai(sink: &mut Sink<'_>, line: u32, attrs: &Map<String, Value>) 
     let (input, output) = (tokens(INPUT), tokens(OUTPUT));
     let (cached, write, reasoning) = (tokens(CACHE_READ), tokens(CACHE_WRITE), tokens(REASONING));
     let usage = match (input, output) {
-        (Some(i), Some(o)) => Some(CallUsage {
+        (Some(i), Some(o)) => Some(RecordedUsage {
             input_tokens: i,
             cached_tokens: cached.unwrap_or(0),
             cache_write_tokens: write.unwrap_or(0),
@@ -102,7 +102,7 @@ pub(crate) fn genai(sink: &mut Sink<'_>, line: u32, attrs: &Map<String, Value>) 
 
 /// Warns about usage that contradicts the conventions (input includes cached tokens,
 /// output includes reasoning tokens) or reports nothing.
-pub(crate) fn check_usage(sink: &mut Sink<'_>, line: u32, u: &CallUsage) {
+pub(crate) fn check_usage(sink: &mut Sink<'_>, line: u32, u: &RecordedUsage) {
     if u.cached_tokens + u.cache_write_tokens > u.input_tokens {
         sink.warn(
             line,

@@ -67,17 +67,17 @@ fn sweeps_draw_a_line_chart_for_one_axis_and_a_heat_map_for_two() {
     let sc = scenario("research-report.toml");
     orchsim(t.path())
         .args(["sweep", sc.to_str().unwrap(), "--tasks", "30", "--replications", "2", "--quiet", "--out", "one"])
-        .args(["--vary", "models.gpt-4o.price_multiplier=1,10,30"])
+        .args(["--vary", "models.gpt-4o-2024-08-06.price_multiplier=1,10,30"])
         .assert()
         .success();
     check(
         &charts(&t.path().join("one")),
         &["sweep_cost_per_success"],
-        &["models.gpt-4o.price_multiplier", "single", "pipeline", "break-even"],
+        &["models.gpt-4o-2024-08-06.price_multiplier", "single", "pipeline", "break-even"],
     );
     orchsim(t.path())
         .args(["sweep", sc.to_str().unwrap(), "--tasks", "30", "--replications", "2", "--quiet", "--out", "two"])
-        .args(["--vary", "models.gpt-4o.price_multiplier=1,30", "--vary", "strategies.pipeline.handoff_tokens=0,5000"])
+        .args(["--vary", "models.gpt-4o-2024-08-06.price_multiplier=1,30", "--vary", "strategies.pipeline.handoff_tokens=0,5000"])
         .assert()
         .success();
     let two = charts(&t.path().join("two"));

@@ -205,7 +205,7 @@ fn models_lists_the_catalog_and_help_works() {
     let out = orchsim(t.path()).arg("models").assert().success();
     let s = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(s.lines().count() > 12);
-    for m in ["gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "deepseek-chat", "mistral-large"] {
+    for m in ["gpt-4o", "claude-sonnet-4-5", "gemini/gemini-2.5-pro", "deepseek/deepseek-chat", "o3-pro"] {
         assert!(s.contains(m), "{m}");
     }
     orchsim(t.path()).arg("--help").assert().success();
@@ -225,7 +225,7 @@ fn default_single_agent_question_costs_one_cent_exactly() {
             "--set",
             "agents.generalist.output_tokens=500",
             "--set",
-            "models.gpt-4o.error_rate=0",
+            "models.gpt-4o-2024-08-06.error_rate=0",
         ],
     );
     let (h, reps) = read_csv(&t.path().join("o/replications.csv"));

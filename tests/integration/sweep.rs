@@ -249,7 +249,7 @@ fn a_price_multiplier_scales_a_models_bill_exactly() {
         orchsim(t.path())
             .args(["run", "--tasks", "30", "--replications", "2", "--no-charts", "--quiet", "--out", out])
             .args(["--set", "agents.generalist.input_tokens=2000", "--set", "agents.generalist.output_tokens=500"])
-            .args(["--set", &format!("models.gpt-4o.price_multiplier={m}")])
+            .args(["--set", &format!("models.gpt-4o-2024-08-06.price_multiplier={m}")])
             .assert()
             .success();
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::{orchsim, pico, read_csv, root, tmp};
-use orchsim::traces::{self, RepriceOptions, prices::ServiceTier};
+use orchsim::traces::{self, RepriceOptions, prices::PriceBook, prices::ServiceTier};
 
 fn fixtures(set: &str) -> Vec<PathBuf> {
     let dir = root().join("tests/fixtures/traces").join(set);
@@ -389,7 +389,7 @@ fn bad_trace_files_exit_2_with_file_line_and_what_was_wrong() {
 fn reprice_reproduces_any_agent_recorded_costs_or_explains_each_difference() {
     let paths = fixtures("any-agent-otel");
     let set = traces::load(&paths).unwrap();
-    let book = traces::prices::LiteLlmBook::from_file(&root().join("tests/fixtures/traces/litellm-1.110.2-subset.json")).unwrap();
+    let book = PriceBook::load(Some(&root().join("tests/fixtures/traces/litellm-1.110.2-subset.json"))).unwrap();
     let (per_call, rows, _) = traces::reprice(&set, &book, &RepriceOptions::default());
     // The spans whose cost is in any-agent's older attributes cost_prompt / cost_completion.
     let legacy: HashSet<String> = paths
@@ -445,11 +445,13 @@ fn reprice_reproduces_any_agent_recorded_costs_or_explains_each_difference() {
             assert_eq!(x, calls.iter().map(|(_, p)| p.unwrap()).sum());
         }
     }
-    // The built-in catalog knows gpt-4.1-mini but not the Mistral aliases, and has no batch tier.
-    let (per_call, _, warnings) = traces::reprice(&set, &traces::prices::CatalogBook, &RepriceOptions::default());
+    // The subset's entries are the built-in map's, so the built-in map prices alike; a
+    // model that neither has is left unpriced, with a warning per call.
+    let (builtin, _, warnings) = traces::reprice(&set, &PriceBook::load(None).unwrap(), &RepriceOptions::default());
+    assert_eq!(builtin, per_call);
     let unknown = set.calls.iter().zip(&per_call).filter(|(c, p)| p.is_none() && c.usage.is_some()).count();
-    assert_eq!(unknown, warnings.iter().filter(|w| w.expected.contains("a model of the price book (none of")).count());
-    assert!(unknown > 0);
+    assert_eq!(unknown, warnings.iter().filter(|w| w.expected.contains("a model of the price map (none of")).count());
+    assert_eq!(unknown, 6, "mistral-small-latest without its provider prefix");
     let batch = RepriceOptions { model: Some("gpt-4.1-mini".into()), tier: ServiceTier::Batch };
     let (per_call, _, _) = traces::reprice(&set, &book, &batch);
     for (c, p) in set.calls.iter().zip(&per_call) {
