@@ -211,45 +211,7 @@ pub(crate) fn usd(v: &Value) -> Option<Usd> {
         Value::String(s) => s.trim().to_string(),
         _ => return None,
     };
-    decimal_scaled(&s, 12).map(Usd)
-}
-
-/// `text × 10^scale` rounded half away from zero, from the decimal literal (sign,
-/// digits, optional fraction and exponent).
-pub(crate) fn decimal_scaled(text: &str, scale: i32) -> Option<i128> {
-    let (neg, t) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (mant, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
-        None => (t, 0),
-    };
-    let (w, f) = mant.split_once('.').unwrap_or((mant, ""));
-    if w.is_empty() && f.is_empty() || !w.bytes().chain(f.bytes()).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let digits = format!("{w}{f}");
-    let digits = digits.trim_start_matches('0');
-    // value = digits × 10^(exp - len(f)); scaled = digits × 10^(exp - len(f) + scale)
-    let shift = exp - f.len() as i32 + scale;
-    if digits.is_empty() {
-        return Some(0);
-    }
-    if digits.len() > 30 {
-        return None;
-    }
-    let d: i128 = digits.parse().ok()?;
-    let v = if shift >= 0 {
-        d.checked_mul(10i128.checked_pow(shift as u32)?)?
-    } else if -shift > 38 {
-        0
-    } else {
-        let p = 10i128.pow((-shift) as u32);
-        let (q, r) = (d / p, d % p);
-        if 2 * r >= p { q + 1 } else { q }
-    };
-    Some(if neg { -v } else { v })
+    crate::model::catalog::decimal::scaled(&s, 12).map(|(pico, _)| Usd(pico))
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -362,14 +324,11 @@ mod tests {
     }
 
     #[test]
-    fn decimals_are_parsed_not_multiplied() {
-        assert_eq!(decimal_scaled("4.8e-05", 12), Some(48_000_000));
-        assert_eq!(decimal_scaled("4.8299999999999995e-05", 12), Some(48_300_000));
-        assert_eq!(decimal_scaled("0.000234449999", 12), Some(234_449_999));
-        assert_eq!(decimal_scaled("1.5e-07", 12), Some(150_000));
-        assert_eq!(decimal_scaled("-2", 12), Some(-2_000_000_000_000));
-        assert_eq!(decimal_scaled("abc", 12), None);
+    fn recorded_dollars_are_parsed_not_multiplied() {
         assert_eq!(usd(&serde_json::json!(3.95e-05)), Some(Usd(39_500_000)));
+        assert_eq!(usd(&serde_json::json!(4.8299999999999995e-05)), Some(Usd(48_300_000)));
+        assert_eq!(usd(&serde_json::json!("0.000234449999")), Some(Usd(234_449_999)));
+        assert_eq!(usd(&serde_json::json!("abc")), None);
     }
 
     #[test]
