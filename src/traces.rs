@@ -12,6 +12,7 @@
 //! model or with a model the price book does not know is kept, and reported as a
 //! warning with its file and line; nothing is guessed silently.
 
+pub mod calibrate;
 mod json;
 mod langfuse;
 mod otel;

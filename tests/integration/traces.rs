@@ -463,3 +463,66 @@ fn reprice_reproduces_any_agent_recorded_costs_or_explains_each_difference() {
         }
     }
 }
+
+fn call(trace: &str, span: &str, start_s: i128, duration_s: f64, input: u64, output: u64, status: traces::SpanStatus) -> traces::Call {
+    traces::Call {
+        file: "t".into(),
+        line: 1,
+        trace_id: trace.into(),
+        span_id: span.into(),
+        parent_span_id: String::new(),
+        agent: "coder".into(),
+        model: "gpt-4o-2024-08-06".into(),
+        start_ns: start_s * 1_000_000_000,
+        duration_ns: Some((duration_s * 1e9) as i128),
+        usage: Some(traces::RecordedUsage { input_tokens: input, output_tokens: output, ..Default::default() }),
+        recorded_cost: None,
+        status,
+    }
+}
+
+#[test]
+fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
+    use orchsim::model::Dist;
+    use traces::SpanStatus::{Error as Failed, Ok};
+    // Three traces 100 s apart; in each, three calls of 100, 200, 300 output tokens lasting
+    // 1.5, 2.5, 3.5 s (ttft 0.5 s, 100 tokens/s), inputs 1000, 1500, 2000, each call
+    // starting 1.5 s after the previous one ended; one call of nine fails.
+    let mut calls = Vec::new();
+    for (t, t0) in [("a", 0), ("b", 100), ("c", 200)] {
+        calls.push(call(t, &format!("{t}1"), t0, 1.5, 1000, 100, Ok));
+        calls.push(call(t, &format!("{t}2"), t0 + 3, 2.5, 1500, 200, if t == "b" { Failed } else { Ok }));
+        calls.push(call(t, &format!("{t}3"), t0 + 7, 3.5, 2000, 300, Ok));
+    }
+    let set = traces::TraceSet { calls, spans: 9, files: 1, warnings: vec![] };
+    let outcomes: BTreeMap<String, String> =
+        [("a", "correct"), ("b", "wrong"), ("c", "correct")].map(|(t, o)| (t.to_string(), o.to_string())).into();
+    let text = traces::calibrate::scenario(&set, Some(&outcomes), &PriceBook::load(None).unwrap()).unwrap();
+    let dir = tmp("traces-calibrate");
+    let path = dir.path().join("fitted.toml");
+    std::fs::write(&path, &text).unwrap();
+    let loaded = orchsim::scenario::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let sc = &loaded.scenario;
+    assert_eq!(sc.workload.tasks, 3);
+    let a = &sc.agents[0];
+    assert_eq!((a.name.as_str(), sc.models[a.model].name.as_str()), ("coder", "gpt-4o-2024-08-06"));
+    assert!(matches!(a.input_tokens, Dist::Const(v) if v == 1000.0));
+    let tc = a.tool_calls.as_ref().unwrap();
+    assert!(matches!(tc.count, Dist::Const(v) if v == 2.0));
+    assert!(matches!(tc.tokens_per_call, Dist::Const(v) if v == 500.0));
+    assert!(matches!(tc.latency_s, Dist::Const(v) if v == 1.5));
+    assert!((a.error_rate - 1.0 / 3.0).abs() < 1e-3, "{}", a.error_rate);
+    let m = &sc.models[a.model];
+    assert!((m.error_rate - 1.0 / 9.0).abs() < 1e-3);
+    assert!(matches!(m.ttft_s, Dist::Const(v) if (v - 0.5).abs() < 1e-9), "{:?}", m.ttft_s);
+    assert!(matches!(m.output_tokens_per_s, Dist::Const(v) if (v - 100.0).abs() < 1e-6));
+    // Two gaps of 100 s between three trace starts: 36 an hour.
+    assert!(text.contains("rate_per_hour = 36 "), "{text}");
+    assert!(text.contains("# visible output tokens per call: lognormal, n = 9, KS distance"), "{text}");
+
+    // The recorded sets give a scenario that validates too.
+    let set = traces::load(&fixtures("any-agent-otel")).unwrap();
+    let text = traces::calibrate::scenario(&set, None, &PriceBook::load(None).unwrap()).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    orchsim::scenario::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+}
