@@ -38,7 +38,13 @@ pub enum Command {
         /// Do not draw charts.
         #[arg(long)]
         no_charts: bool,
+        /// What `breakeven.csv` follows, as in `sweep --metric`.
+        #[arg(long)]
+        metric: Option<String>,
     },
+    /// One input at a time at each end of its range: which inputs move the metric, and
+    /// which flip the winner; writes sensitivity.csv.
+    Sensitivity(SensitivityArgs),
     /// Re-run a run folder from its manifest and check that every data file and the
     /// event trail come out identical (exit 1 and the first difference otherwise).
     Replay {
@@ -59,6 +65,12 @@ pub enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+    },
+    /// Derive scenario parameters from published figures (`pass-at-k`: error_correlation).
+    Calibrate {
+        /// Where the figures come from.
+        #[command(subcommand)]
+        source: crate::calibrate::Source,
     },
     /// List the model catalog (LiteLLM's price map) with prices, tiers and latency sources.
     Models(ModelsArgs),
@@ -152,6 +164,10 @@ pub struct RunArgs {
     /// Price catalog models from this LiteLLM price map instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// The strategy comparisons.csv compares the others with (overrides `baseline`)
+    /// [default: the first strategy].
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
     /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -203,6 +219,9 @@ pub struct SweepArgs {
     /// Worker threads [default: one per core]. Never changes the results.
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
+    /// What the summary, breakeven.csv and the charts follow [default: cost_per_success_usd].
+    #[arg(long, value_name = "METRIC")]
+    pub metric: Option<String>,
     /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
@@ -261,6 +280,60 @@ impl SweepArgs {
             charts: !self.no_charts,
             quiet: self.quiet,
             command,
+            metric: self.metric.clone(),
+        })
+    }
+}
+
+/// Arguments of `orchsim sensitivity`.
+#[derive(Debug, clap::Args)]
+pub struct SensitivityArgs {
+    /// Scenario file (TOML); its `[assumptions]` table gives the ranges unless `--range` is given.
+    pub scenario: PathBuf,
+    /// An input and its range: `--range agents.researcher.error_rate=0.02:0.10`. Repeatable.
+    #[arg(long = "range", value_name = "PATH=LOW:HIGH")]
+    pub ranges: Vec<String>,
+    /// The metric followed [default: cost_per_success_usd].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Follow the paired difference A − B of two strategies.
+    #[arg(long, value_name = "A,B")]
+    pub compare: Option<String>,
+    /// Override any scenario field. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Replications (overrides `replications`).
+    #[arg(long)]
+    pub replications: Option<u64>,
+    /// Tasks per replication (overrides `workload.tasks`).
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Master seed (overrides `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder [default: output/NAME-sensitivity/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]. Never changes the results.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub jobs: usize,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl SensitivityArgs {
+    /// Turns arguments into a plan.
+    pub fn plan(&self) -> Result<crate::analysis::sensitivity::SensitivityPlan> {
+        Ok(crate::analysis::sensitivity::SensitivityPlan {
+            scenario: self.scenario.clone(),
+            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            ranges: self.ranges.iter().map(|r| parse_assignment(r, "--range")).collect::<Result<_>>()?,
+            metric: self.metric.clone(),
+            compare: self.compare.clone(),
+            out: self.out.clone(),
+            jobs: self.jobs,
+            quiet: self.quiet,
         })
     }
 }
@@ -270,6 +343,9 @@ impl RunArgs {
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
         let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
         prices_set(&self.prices, &mut sets)?;
+        if let Some(b) = &self.baseline {
+            sets.push(("baseline".to_string(), toml::Value::String(b.clone()).to_string()));
+        }
         Ok(RunPlan {
             scenario: self.scenario.clone(),
             sets,
@@ -289,8 +365,8 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(a) => commands::run(&a.plan(argv)?),
         Command::Sweep(a) => crate::sweep::run(&a.plan(argv)?).map(|_| ()),
-        Command::Merge { dirs, out, no_charts } => {
-            crate::sweep::merge(&dirs, &out, &argv, !no_charts)?;
+        Command::Merge { dirs, out, no_charts, metric } => {
+            crate::sweep::merge(&dirs, &out, &argv, !no_charts, crate::sweep::metric_of(metric.as_deref())?)?;
             crate::sayln!("merged {} folders into {}", dirs.len(), out.display())
         }
         Command::Replay { dir, verify_only } => {
@@ -301,11 +377,13 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
             let (text, _) = crate::audit::audit(&dir)?;
             commands::say(&text)
         }
+        Command::Sensitivity(a) => crate::analysis::sensitivity::run(&a.plan()?).map(|_| ()),
         Command::Validate { scenarios } => commands::validate(&scenarios, false),
         Command::Plot { dir } => {
             let files = commands::plot(&dir)?;
             crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
+        Command::Calibrate { source } => commands::say(&crate::calibrate::run(&source)?),
         Command::Models(a) => commands::say(&commands::models(&a)?),
         Command::Traces(TracesCommand::Summary { files, out }) => crate::traces::summary(&files, &out),
         Command::Traces(TracesCommand::Reprice { files, model, service_tier, prices, out }) => {

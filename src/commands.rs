@@ -94,6 +94,7 @@ pub fn compute_loaded(loaded: Loaded, plan: &RunPlan, progress: &(dyn Fn() + Syn
         ("replications.csv".to_string(), report::csv::replications(sc, &run)),
         ("agents.csv".to_string(), report::csv::agents(sc, &run)),
         ("business_units.csv".to_string(), report::csv::business_units(sc, &run)),
+        ("comparisons.csv".to_string(), crate::analysis::comparisons_file(&loaded, &run)),
     ];
     if plan.task_log {
         files.push(("tasks.csv".to_string(), report::csv::tasks(sc, &run)));
@@ -148,6 +149,7 @@ pub fn run(plan: &RunPlan) -> Result<()> {
             sc.workload.tasks
         )?;
         say(&report::table::render(sc, &output.run))?;
+        say(&crate::analysis::verdict_lines(&output.loaded, &output.run))?;
         crate::sayln!("wrote {}", out.display())?;
     }
     Ok(())
@@ -194,7 +196,9 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     report::charts::render_dir(dir).map_err(|e| match e {
         C::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
         // Unreadable or malformed input files are invalid input (exit 2).
-        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::Json { .. } => Error::Usage(format!("charts: {e}")),
+        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::BadValue { .. } | C::Invalid { .. } | C::Json { .. } => {
+            Error::Usage(format!("charts: {e}"))
+        }
         e => Error::Other(format!("charts: {e}")),
     })
 }

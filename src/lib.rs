@@ -51,7 +51,9 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod analysis;
 pub mod audit;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod economics;

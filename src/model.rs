@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod dist;
+pub mod quality;
 pub mod latency;
 pub mod pricing;
 
@@ -187,6 +188,8 @@ pub struct Class {
     pub value_usd: Usd,
     /// What a wrong delivered result costs.
     pub wrong_penalty_usd: Usd,
+    /// What a task that is not delivered (failed) costs.
+    pub failure_penalty_usd: Usd,
     /// Time from arrival by which the result is due.
     pub deadline_s: Option<f64>,
 }

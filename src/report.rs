@@ -38,6 +38,7 @@ pub const OUTPUTS: &[&str] = &[
     "replications.csv",
     "agents.csv",
     "business_units.csv",
+    "comparisons.csv",
     "tasks.csv",
     "events.jsonl",
     "manifest.json",
@@ -45,6 +46,8 @@ pub const OUTPUTS: &[&str] = &[
     "sweep.csv",
     "sweep_replications.csv",
     "sweep_plan.json",
+    "breakeven.csv",
+    "sensitivity.csv",
     "charts",
     "parts",
 ];

@@ -55,6 +55,14 @@ pub struct SweepPlan {
     pub quiet: bool,
     /// The command line, for the manifest.
     pub command: Vec<String>,
+    /// `--metric`: what the summary, `breakeven.csv` and the charts follow (default
+    /// `cost_per_success_usd`).
+    pub metric: Option<String>,
+}
+
+/// The metric index of `--metric` (default `cost_per_success_usd`), or a usage error.
+pub fn metric_of(name: Option<&str>) -> Result<usize> {
+    crate::analysis::parse_metric(name.unwrap_or("cost_per_success_usd")).map_err(Error::Usage)
 }
 
 /// Parses a `--vary` SPEC: `v1,v2,...` (TOML values) or `start:stop:count` (evenly
@@ -245,6 +253,7 @@ fn header(axes: &[String]) -> Vec<String> {
 
 /// Runs (this shard of) the sweep and assembles the results when every point is there.
 pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
+    let metric = metric_of(plan.metric.as_deref())?;
     let prep = prepare(plan)?;
     let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sweep", prep.base.scenario.name)));
     let parts = out.join("parts");
@@ -320,7 +329,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         }
         return Ok(out);
     }
-    assemble(&out, &prep.plan_json, &plan.command)?;
+    let summary = assemble(&out, &prep.plan_json, &plan.command, metric)?;
     if plan.charts {
         crate::commands::plot(&out)?;
     }
@@ -332,6 +341,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
             prep.base.scenario.replications,
             prep.base.scenario.strategies.len()
         )?;
+        crate::commands::say(&summary)?;
         crate::sayln!("wrote {}", out.display())?;
     }
     Ok(out)
@@ -359,8 +369,9 @@ fn read_part(path: &Path, axes: &[String], p: usize) -> Result<Vec<Vec<String>>>
     Ok(rows)
 }
 
-/// Builds `sweep_replications.csv`, `sweep.csv` and `manifest.json` from the part files.
-pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> {
+/// Builds `sweep_replications.csv`, `sweep.csv`, `breakeven.csv` (on metric `metric`)
+/// and `manifest.json` from the part files; returns the summary for the terminal.
+pub fn assemble(out: &Path, plan_json: &[u8], command: &[String], metric: usize) -> Result<String> {
     let plan: J = serde_json::from_slice(plan_json).map_err(|e| Error::Other(format!("sweep_plan.json: {e}")))?;
     let axes: Vec<String> =
         plan["axes"].as_array().map(|a| a.iter().filter_map(|x| x["path"].as_str().map(String::from)).collect()).unwrap_or_default();
@@ -374,6 +385,7 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> 
     h.extend(["strategy", "metric", "mean", "std", "ci95_low", "ci95_high", "replications"].map(String::from));
     record(&mut sweep, &h);
     let first_metric = 1 + axes.len() + 3;
+    let mut all_rows = Vec::new();
     for p in 0..n {
         let rows = read_part(&parts.join(part_name(p)), &axes, p)?;
         let mut by_strategy: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
@@ -396,8 +408,14 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> 
                 record(&mut sweep, &f);
             }
         }
+        all_rows.extend(rows);
     }
-    let files = [("sweep.csv", into_bytes(sweep)), ("sweep_replications.csv", into_bytes(reps))];
+    let found = crate::analysis::breakeven::Sweep::from_rows(&axes, &all_rows);
+    let files = [
+        ("sweep.csv", into_bytes(sweep)),
+        ("sweep_replications.csv", into_bytes(reps)),
+        ("breakeven.csv", crate::analysis::breakeven::csv(&found, metric)),
+    ];
     let mut digests = BTreeMap::new();
     for (name, bytes) in &files {
         write_atomic(&out.join(name), bytes)?;
@@ -407,6 +425,7 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> 
         "orchsim_version": env!("CARGO_PKG_VERSION"),
         "command": command,
         "sweep": plan,
+        "metric": METRICS[metric],
         "files": digests,
     });
     if let Some(o) = m.as_object_mut() {
@@ -414,7 +433,8 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String]) -> Result<()> 
     }
     let mut s = serde_json::to_string_pretty(&m).unwrap_or_default();
     s.push('\n');
-    write_atomic(&out.join("manifest.json"), s.as_bytes())
+    write_atomic(&out.join("manifest.json"), s.as_bytes())?;
+    Ok(crate::analysis::breakeven::summary(&found, metric))
 }
 
 fn seed_of(plan: &J) -> J {
@@ -427,7 +447,7 @@ fn seed_of(plan: &J) -> J {
 }
 
 /// `orchsim merge`: combines the part files of shard folders into one sweep folder.
-pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> Result<()> {
+pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool, metric: usize) -> Result<()> {
     let mut plan: Option<Vec<u8>> = None;
     for d in dirs {
         let p = d.join("sweep_plan.json");
@@ -484,7 +504,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool) -> 
         )));
     }
     write_atomic(&out.join("sweep_plan.json"), &plan)?;
-    assemble(out, &plan, command)?;
+    assemble(out, &plan, command, metric)?;
     if charts {
         crate::commands::plot(out)?;
     }

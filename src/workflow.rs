@@ -12,8 +12,9 @@
 //!             -> transient error / timeout -> backoff, retry | success -> defect draw
 //! ```
 
-pub mod agents;
-pub mod human;
+pub(crate) mod agents;
+pub mod event;
+pub(crate) mod human;
 pub mod stream;
 pub mod trail;
 
@@ -21,11 +22,13 @@ use crate::economics::ledger::{BuStats, Ledger};
 use crate::economics::metrics::Counters;
 use crate::engine::{Purpose, SimTime, stream as rng_stream};
 use crate::model::{Class, Scenario, StrategyKind};
+use event::{NoTrail, Observer};
 
 pub use stream::{TaskSpec, TaskStream};
 
 /// Outcome of a task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Delivered without defect.
     Correct,
@@ -78,8 +81,9 @@ pub struct TaskRow {
 }
 
 /// Counts a task whose outcome was decided at `at`: its latency and the makespan, and,
-/// when it was delivered (`Some(correct)`; `None` is a failure), its value or penalty,
-/// its business unit's correct count and whether it met its class deadline. Both worlds
+/// its value or penalty (`Some(correct)` when delivered; `None` is a failure, which
+/// costs the class's failure penalty), and, when correct, its business unit's correct
+/// count and whether it met its class deadline. Both worlds
 /// count through here, so the metrics mean the same for agents and for people.
 pub(crate) fn tally(c: &mut Counters, bu: &mut BuStats, class: &Class, arrival: SimTime, at: SimTime, delivered: Option<bool>) {
     let latency = at - arrival;
@@ -95,9 +99,13 @@ pub(crate) fn tally(c: &mut Counters, bu: &mut BuStats, class: &Class, arrival: 
             c.wrong += 1;
             c.value -= class.wrong_penalty_usd;
         }
-        None => c.failed += 1,
+        None => {
+            c.failed += 1;
+            c.value -= class.failure_penalty_usd;
+        }
     }
-    if delivered.is_some() && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
+    // A deadline is met by a correct result: a wrong answer on time is no service.
+    if delivered == Some(true) && class.deadline_s.is_none_or(|d| latency <= SimTime::from_secs(d)) {
         c.sla_met += 1;
     }
 }
@@ -136,11 +144,24 @@ pub fn run_world(
     opts: WorldOptions,
     trail: Option<trail::TrailWriter>,
 ) -> WorldResult {
+    match trail {
+        Some(writer) => {
+            let (mut result, writer) = run_observed(scenario, strategy, replication, opts, writer);
+            result.trail = Some(writer.finish());
+            result
+        }
+        None => run_observed(scenario, strategy, replication, opts, NoTrail).0,
+    }
+}
+
+/// Runs strategy `strategy` of `scenario` for replication `replication`, reporting its
+/// events to `obs`; returns the results (without a trail) and the observer.
+pub fn run_observed<O: Observer>(scenario: &Scenario, strategy: usize, replication: u64, opts: WorldOptions, obs: O) -> (WorldResult, O) {
     let tasks = TaskStream::new(scenario, replication);
     let st = &scenario.strategies[strategy];
     let rng = rng_stream(scenario.seed, replication, Purpose::Strategy, &st.name);
     match &st.kind {
-        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts, trail).run(),
-        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts, trail),
+        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts, obs).run(),
+        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts, obs),
     }
 }

@@ -79,11 +79,11 @@ pub struct Counters {
     pub queue_wait_sum_ns: u128,
     /// Number of waits summed.
     pub queue_waits: u64,
-    /// Delivered within their class deadline (or with no deadline).
+    /// Correct results delivered within their class deadline (or with no deadline).
     pub sla_met: u64,
     /// Time the last task finished.
     pub makespan: SimTime,
-    /// Value of correct results minus penalties of wrong ones.
+    /// Value of correct results minus the penalties of wrong and of failed tasks.
     pub value: Usd,
     /// Events processed.
     pub events: u64,

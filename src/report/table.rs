@@ -1,53 +1,21 @@
-//! The short human-readable table printed after a run.
+//! The short human-readable table printed after a run (the verdict lines that follow
+//! it are [`crate::analysis::verdict`]).
 
+use crate::analysis::verdict;
 use crate::economics::metrics::{Stat, metric_index};
 use crate::experiment::RunResult;
 use crate::model::{Scenario, StrategyKind};
 
+/// Money with significant digits; a strategy with no correct result has no cost per
+/// correct result.
 fn money(x: f64) -> String {
-    if x.is_nan() {
-        "-".into()
-    } else if x.is_infinite() {
-        "none correct".into()
-    } else if x < 0.0 {
-        format!("-{}", money(-x))
-    } else if x.abs() >= 100.0 {
-        format!("${x:.0}")
-    } else if x.abs() >= 1.0 || x == 0.0 {
-        format!("${x:.2}")
-    } else {
-        format!("${x:.4}")
-    }
-}
-
-fn secs(x: f64) -> String {
-    if x.is_nan() {
-        "-".into()
-    } else if x >= 3600.0 {
-        format!("{:.1}h", x / 3600.0)
-    } else if x >= 60.0 {
-        format!("{:.1}m", x / 60.0)
-    } else {
-        format!("{x:.1}s")
-    }
+    if x == f64::INFINITY { "none correct".into() } else { verdict::money(x) }
 }
 
 /// "73,500x cheaper" or "2.1x dearer": cost per correct result against the human team.
 fn times(r: f64) -> String {
     let (x, word) = if r >= 1.0 { (r, "cheaper") } else { (1.0 / r, "dearer") };
-    if x >= 100.0 {
-        let digits = format!("{:.0}", x);
-        let mut grouped = String::new();
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        format!("{grouped}x {word}")
-    } else {
-        format!("{x:.1}x {word}")
-    }
+    if x >= 100.0 { format!("{}x {word}", verdict::group(&format!("{x:.0}"))) } else { format!("{x:.1}x {word}") }
 }
 
 /// Renders the table: per strategy, success rate, cost per task, cost per success with
@@ -93,7 +61,7 @@ pub fn render(sc: &Scenario, run: &RunResult) -> String {
             if sr.mean.is_nan() { "-".into() } else { format!("{:.1}%", sr.mean * 100.0) },
             money(cpt.mean),
             format!("{}{ci}", money(cps.mean)),
-            secs(p95.mean),
+            verdict::duration(p95.mean),
             money(net),
             ratio,
         ]);

@@ -145,6 +145,20 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     }
     // The sweep table is read by the sweep module; here we only accept it.
     top.take("sweep");
+    // The strategy comparisons are made against (read by `analysis`); default the first.
+    if let (Some(b), Some(node)) = (top.string_opt(cx, "baseline"), root.get("baseline")) {
+        let names: Vec<String> =
+            root.get("strategies").and_then(|s| s.as_table()).map(|t| t.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+        if !names.iter().any(|n| n == b) {
+            cx.bad(node, "baseline", format!("unknown strategy; expected one of: {}", names.join(", ")));
+        }
+    }
+    // Uncertain inputs and their ranges, for `orchsim sensitivity`.
+    if top.take("assumptions").is_some() {
+        if let Err(d) = crate::analysis::sensitivity::assumptions(root, cx.file) {
+            cx.diags.extend(d);
+        }
+    }
     top.finish(cx);
 
     let workload = workload?;
@@ -247,8 +261,8 @@ STEP
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(
             d[0],
-            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, description, models, name, prices, replications, \
-             seed, strategies, sweep, workload"
+            "t.toml:20: extra = { x = 1 }: unknown key; expected one of: agents, assumptions, baseline, description, models, name, \
+             prices, replications, seed, strategies, sweep, workload"
         );
         assert_eq!(load(&[("name = \"t\"", "name = \"t\"\nseed = 7")]).unwrap().seed, 7);
         assert_eq!(

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rand::RngExt;
 
-use super::trail::{TrailWriter, bu_fields, json_str};
+use super::event::{Event, Observer};
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult, tally};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
@@ -23,16 +23,15 @@ enum Ev {
 }
 
 /// A human strategy's world.
-struct World<'a> {
+struct World<'a, O: Observer> {
     sc: &'a Scenario,
     h: &'a HumanStrategy,
     stream: TaskStream,
     next: Option<TaskSpec>,
     rng: SimRng,
     opts: WorldOptions,
-    trail: Option<TrailWriter>,
-    /// `,"bu":..` per business unit, JSON-escaped once for the trail.
-    bu_json: Vec<String>,
+    /// Receives the world's events (the trail with `--audit`).
+    obs: O,
     q: EventQueue<Ev>,
     ledger: Ledger,
     c: Counters,
@@ -45,15 +44,15 @@ struct World<'a> {
     free: Vec<usize>,
 }
 
-/// Runs a human strategy's world.
-pub(crate) fn run(
+/// Runs a human strategy's world; returns its results and its observer.
+pub(crate) fn run<O: Observer>(
     sc: &Scenario,
     h: &HumanStrategy,
     stream: TaskStream,
     rng: SimRng,
     opts: WorldOptions,
-    trail: Option<TrailWriter>,
-) -> WorldResult {
+    obs: O,
+) -> (WorldResult, O) {
     let teams = h.teams as usize;
     let mut w = World {
         sc,
@@ -62,8 +61,7 @@ pub(crate) fn run(
         next: None,
         rng,
         opts,
-        trail,
-        bu_json: bu_fields(&sc.business_units),
+        obs,
         q: EventQueue::with_capacity(1024),
         ledger: Ledger::new(1, sc.business_units.len()),
         c: Counters::default(),
@@ -83,16 +81,17 @@ pub(crate) fn run(
         }
     }
     w.c.events = w.q.events_processed();
-    WorldResult {
+    let result = WorldResult {
         ledger: w.ledger,
         counters: w.c,
         row_names: vec![("work".to_string(), "team".to_string())],
         task_rows: w.rows,
-        trail: w.trail.map(TrailWriter::finish),
-    }
+        trail: None,
+    };
+    (result, w.obs)
 }
 
-impl World<'_> {
+impl<O: Observer> World<'_, O> {
     fn on_task_arrived(&mut self) {
         let Some(spec) = self.next.take() else { return };
         self.next = self.stream.next();
@@ -102,9 +101,10 @@ impl World<'_> {
         self.c.tasks += 1;
         let class = &self.sc.workload.classes[spec.class];
         self.ledger.bus[class.business_unit].tasks += 1;
-        if let Some(tr) = self.trail.as_mut() {
-            let rest = format_args!(",\"class\":{}{}", json_str(&class.name), self.bu_json[class.business_unit]);
-            tr.event(self.q.now(), "task_arrived", Some(spec.id), rest);
+        if O::ENABLED {
+            let bu = &self.sc.business_units[class.business_unit];
+            let event = Event::TaskArrived { task: spec.id, class: class.name.as_str().into(), bu: bu.as_str().into() };
+            self.obs.event(self.q.now(), &event);
         }
         match self.free.pop() {
             Some(team) => self.start(team, spec),
@@ -121,13 +121,17 @@ impl World<'_> {
         let hours = h.hours_per_task.sample(&mut self.rng);
         let cost = Usd::from_f64(hours * h.usd_per_hour * h.team_size as f64);
         let bu = self.sc.workload.classes[spec.class].business_unit;
-        if let Some(tr) = self.trail.as_mut() {
-            let rest = format_args!(
-                "{},\"step\":\"work\",\"agent\":\"team\",\"wait_s\":{},\"hours\":{hours},\"cost_usd\":\"{cost}\"",
-                self.bu_json[bu],
-                (now - spec.arrival).as_secs()
-            );
-            tr.event(now, "work_started", Some(spec.id), rest);
+        if O::ENABLED {
+            let event = Event::WorkStarted {
+                task: spec.id,
+                bu: self.sc.business_units[bu].as_str().into(),
+                step: "work".into(),
+                agent: "team".into(),
+                wait_s: (now - spec.arrival).as_secs(),
+                hours,
+                cost_usd: cost,
+            };
+            self.obs.event(now, &event);
         }
         self.ledger.charge(0, bu, Category::Human, cost);
         self.ledger.rows[0].calls += 1;
@@ -148,15 +152,17 @@ impl World<'_> {
             self.ledger.rows[0].defects_introduced += 1;
             self.ledger.rows[0].root_causes += 1;
         }
-        if let Some(tr) = self.trail.as_mut() {
-            let rest = format_args!(
-                "{},\"outcome\":\"{}\",\"latency_s\":{},\"task_cost_usd\":\"{cost}\",\"root_cause\":{},\"systematic\":false",
-                self.bu_json[class.business_unit],
-                if wrong { "wrong" } else { "correct" },
-                latency.as_secs(),
-                if wrong { "\"work\"" } else { "null" }
-            );
-            tr.event(now, "task_finished", Some(spec.id), rest);
+        if O::ENABLED {
+            let event = Event::TaskFinished {
+                task: spec.id,
+                bu: self.sc.business_units[class.business_unit].as_str().into(),
+                outcome: if wrong { Outcome::Wrong } else { Outcome::Correct },
+                latency_s: latency.as_secs(),
+                task_cost_usd: cost,
+                root_cause: wrong.then(|| "work".into()),
+                systematic: false,
+            };
+            self.obs.event(now, &event);
         }
         if self.opts.task_log {
             self.rows.push(TaskRow {

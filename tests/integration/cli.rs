@@ -56,7 +56,7 @@ fn same_seed_twice_and_any_thread_count_give_identical_bytes() {
     run_small(t.path(), "b", &["--task-log", "--jobs", "2"]);
     run_small(t.path(), "c", &["--task-log", "--jobs", "2"]);
     let a = data_files(&t.path().join("a"));
-    assert_eq!(a.len(), 5);
+    assert_eq!(a.len(), 6);
     assert_eq!(a, data_files(&t.path().join("b")), "--jobs 1 vs --jobs 2");
     assert_eq!(a, data_files(&t.path().join("c")), "same seed twice");
     run_small(t.path(), "d", &["--task-log", "--seed", "7"]);
@@ -130,7 +130,7 @@ fn manifest_records_digests_of_every_data_file() {
     assert_eq!(m["orchsim_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(m["scenario"]["workload"]["tasks"], 60, "overrides are in the resolved scenario");
     let files = m["files"].as_object().unwrap();
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.len(), 5);
     for (name, digest) in files {
         use sha2::Digest;
         let bytes = std::fs::read(o.join(name)).unwrap();

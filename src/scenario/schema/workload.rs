@@ -77,6 +77,7 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
                 difficulty: 1.0,
                 value_usd: Usd::ZERO,
                 wrong_penalty_usd: Usd::ZERO,
+                failure_penalty_usd: Usd::ZERO,
                 deadline_s: None,
             });
         }
@@ -107,6 +108,7 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
                     difficulty: c.num(cx, "difficulty", 1.0, Check::NonNeg),
                     value_usd: usd(c.num(cx, "value_usd", 0.0, Check::NonNeg)),
                     wrong_penalty_usd: usd(c.num(cx, "wrong_penalty_usd", 0.0, Check::NonNeg)),
+                    failure_penalty_usd: usd(c.num(cx, "failure_penalty_usd", 0.0, Check::NonNeg)),
                     deadline_s: c.num_opt(cx, "deadline_s", Check::Pos),
                 };
                 c.finish(cx);

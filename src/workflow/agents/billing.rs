@@ -1,0 +1,181 @@
+//! Billing: what an attempt costs, and charging it to the ledger, the task and its
+//! business unit, with the platform's fees.
+
+use super::World;
+use super::attempt::{AttemptOutcome, Call};
+use crate::economics::ledger::Category;
+use crate::economics::money::Usd;
+use crate::model::{Agent, Model};
+use crate::workflow::event::{AttemptEnd, Event, FeeKind, Observer};
+
+/// Seconds in the 30-day month used to prorate monthly fees.
+const MONTH_S: i128 = 30 * 24 * 3600;
+
+/// What one attempt costs, before the platform's share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CallBill {
+    /// The model's work: system prompt, fresh input, output and the request fee.
+    pub(super) work: Usd,
+    /// The handoff input from earlier steps (orchestration overhead).
+    pub(super) handoff: Usd,
+    /// Tool-call fees.
+    pub(super) tools: Usd,
+}
+
+/// The bill of one attempt: tokens at list price (the system prompt at the cached price
+/// when the model has one), the request fee and the tool fees. A pure function of the
+/// model, the agent and the attempt's drawn tokens.
+pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
+    let cached_price = model.cached_input_price.unwrap_or(model.input_price);
+    let work = cached_price.cost(call.cached_in)
+        + model.input_price.cost(call.fresh_in)
+        + model.output_price.cost(call.billed_out)
+        + model.usd_per_request;
+    let handoff = model.input_price.cost(call.handoff_in);
+    let tools = match &agent.tool_calls {
+        Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
+        None => Usd::ZERO,
+    };
+    CallBill { work, handoff, tools }
+}
+
+impl<O: Observer> World<'_, O> {
+    /// Bills an attempt (see [`call_bill`]) with the platform's share, and counts its
+    /// tokens. `wasted`: the attempt's work is thrown away (a timeout, a stale call).
+    pub(super) fn bill(&mut self, call: &Call, wasted: bool) {
+        let row = call.row as usize;
+        let t = call.task;
+        let CallBill { work, handoff, tools } = call_bill(&self.sc.models[call.model as usize], &self.sc.agents[call.agent as usize], call);
+        emit!(self, {
+            let timeout = call.outcome == AttemptOutcome::Timeout;
+            Event::AttemptEnded {
+                task: self.tasks[t as usize].id,
+                step: self.rows[row].0.as_str().into(),
+                agent: self.rows[row].1.as_str().into(),
+                attempt: call.attempt,
+                outcome: if timeout { AttemptEnd::Timeout } else { AttemptEnd::Success },
+                stale: wasted && !timeout,
+                tokens_in: call.cached_in + call.fresh_in + call.handoff_in,
+                tokens_out: call.billed_out,
+                cost_usd: work + handoff + tools,
+            }
+        });
+        let work_cat = if row == self.orch_row { Category::Orchestration } else { Category::Model };
+        let live = Some(call.live as usize);
+        self.charge_task(t, row, work_cat, work, live, wasted);
+        self.charge_task(t, row, Category::Orchestration, handoff, live, wasted);
+        self.charge_task(t, row, Category::Tool, tools, live, wasted);
+        let ppb = self.st.platform.ppb_of_model_spend;
+        if ppb != 0 {
+            let fee = (work + handoff).mul_div(ppb, 1_000_000_000);
+            self.charge_task(t, self.platform_row, Category::Platform, fee, live, wasted);
+        }
+        let tokens_in = call.cached_in + call.fresh_in + call.handoff_in;
+        let r = &mut self.ledger.rows[row];
+        r.tokens_in += tokens_in;
+        r.tokens_out += call.billed_out;
+        self.counters.tokens_in += tokens_in;
+        self.counters.tokens_out += call.billed_out;
+        let task = &mut self.tasks[t as usize];
+        task.tokens_in += tokens_in;
+        task.tokens_out += call.billed_out;
+    }
+
+    /// Charges a task's business unit on a ledger row, and the task itself: as waste, or
+    /// as the live cost of slot `live` (moved to waste if a rework discards that step's
+    /// output), or to the task as a whole (`None`).
+    pub(super) fn charge_task(&mut self, t: u32, row: usize, cat: Category, amount: Usd, live: Option<usize>, wasted: bool) {
+        if amount == Usd::ZERO {
+            return;
+        }
+        if cat == Category::Platform {
+            emit!(
+                self,
+                Event::PlatformFeeCharged {
+                    task: Some(self.tasks[t as usize].id),
+                    bu: self.sc.business_units[self.tasks[t as usize].bu].as_str().into(),
+                    kind: None,
+                    cost_usd: amount,
+                }
+            );
+        }
+        let task = &mut self.tasks[t as usize];
+        self.ledger.charge(row, task.bu, cat, amount);
+        task.cost += amount;
+        if wasted {
+            task.wasted += amount;
+        } else if let Some(k) = live {
+            task.live_cost[k] += amount;
+        }
+        if cat == Category::Human {
+            task.human_cost += amount;
+        }
+    }
+
+    /// The monthly platform fee, prorated over the makespan and split across business
+    /// units by task count (largest remainder, so the parts add up to the fee exactly).
+    pub(super) fn charge_monthly_fee(&mut self) {
+        let monthly = self.st.platform.usd_per_month;
+        if monthly == Usd::ZERO {
+            return;
+        }
+        let ns = self.counters.makespan.0 as i128;
+        let fee = monthly.mul_div(ns, MONTH_S * 1_000_000_000);
+        let weights: Vec<u64> = self.ledger.bus.iter().map(|b| b.tasks).collect();
+        for (bu, part) in apportion(fee, &weights).into_iter().enumerate() {
+            if part != Usd::ZERO {
+                emit!(
+                    self,
+                    Event::PlatformFeeCharged {
+                        task: None,
+                        bu: self.sc.business_units[bu].as_str().into(),
+                        kind: Some(FeeKind::Monthly),
+                        cost_usd: part
+                    }
+                );
+                self.ledger.charge(self.platform_row, bu, Category::Platform, part);
+            }
+        }
+    }
+}
+
+/// Splits `total` in proportion to `weights` so that the parts add up exactly
+/// (largest-remainder method; ties go to the earlier unit).
+pub(crate) fn apportion(total: Usd, weights: &[u64]) -> Vec<Usd> {
+    let sum: u128 = weights.iter().map(|&w| w as u128).sum();
+    if sum == 0 {
+        let mut v = vec![Usd::ZERO; weights.len()];
+        if let Some(first) = v.first_mut() {
+            *first = total;
+        }
+        return v;
+    }
+    let mut parts: Vec<Usd> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        let p = total.0 * w as i128;
+        parts.push(Usd(p.div_euclid(sum as i128)));
+        rems.push((p.rem_euclid(sum as i128), i));
+    }
+    let left = total.0 - parts.iter().map(|p| p.0).sum::<i128>();
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, i) in rems.iter().take(left as usize) {
+        parts[i].0 += 1;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_adds_up_exactly() {
+        let parts = apportion(Usd(100), &[1, 1, 1]);
+        assert_eq!(parts, vec![Usd(34), Usd(33), Usd(33)]);
+        let parts = apportion(Usd(1_000_000_007), &[3, 0, 7, 11]);
+        assert_eq!(parts.iter().map(|p| p.0).sum::<i128>(), 1_000_000_007);
+        assert_eq!(parts[1], Usd::ZERO);
+        assert_eq!(apportion(Usd(5), &[0, 0]), vec![Usd(5), Usd::ZERO]);
+    }
+}
