@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::prices::{PriceBook, candidates};
+use super::prices::PriceBook;
 use super::{Call, SpanStatus, TraceSet};
 use crate::error::{Error, Result};
 
@@ -184,11 +184,13 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
     let mut model_of: BTreeMap<String, String> = BTreeMap::new();
     for (a, cs) in &agents {
         let recorded = &cs[0].model;
-        let name = candidates(recorded).into_iter().find(|n| book.price(n, &Default::default(), Default::default()).is_ok());
-        let name = name.ok_or_else(|| {
-            Error::Usage(format!("calibrate traces: agent {a:?} calls {recorded:?}, which {} does not price", book.describe()))
+        let m = book.resolve(recorded).map_err(|e| {
+            Error::Usage(format!(
+                "calibrate traces: agent {a:?} calls {recorded:?}; expected {e} in {} (give one with --prices)",
+                book.describe()
+            ))
         })?;
-        model_of.insert(a.clone(), name);
+        model_of.insert(a.clone(), m.name.clone());
     }
     // Steps in the order agents first act in a trace (median rank over traces).
     let traces: BTreeMap<&str, Vec<&Call>> = by_trace(&calls);
@@ -268,7 +270,8 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
                 );
             }
             None => {
-                let _ = writeln!(s, "# Latency: the catalog's ({} calls with a duration give no positive slope).", points.len());
+                let _ =
+                    writeln!(s, "# Latency: the catalog's ({} calls with a duration: fewer than 3, or no positive slope).", points.len());
             }
         }
     }

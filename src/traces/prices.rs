@@ -14,7 +14,7 @@ use super::RecordedUsage;
 use crate::economics::billing::{BillParts, CacheUse, CallUsage, bill_priced};
 use crate::economics::money::Usd;
 use crate::error::{Error, Result};
-use crate::model::catalog::{self, PriceMap};
+use crate::model::catalog::{self, CatalogModel, PriceMap};
 pub use crate::model::pricing::ServiceTier;
 
 /// Parses `--service-tier`.
@@ -125,13 +125,31 @@ impl PriceBook {
         format!("the price map {}", self.map.label)
     }
 
-    /// The exact cost of a call of `model` with `usage` at `tier`, from the first of
-    /// [`candidates`] that the map prices.
-    pub fn price(&self, model: &str, usage: &RecordedUsage, tier: ServiceTier) -> Result<Priced, PriceError> {
+    /// The map's model for a recorded name: the first of [`candidates`] that the map
+    /// prices, else the one priced key that ends with `/` and a candidate
+    /// (`gemini-2.0-flash` as `gemini/gemini-2.0-flash`); several such keys are ambiguous.
+    pub fn resolve(&self, model: &str) -> Result<&CatalogModel, PriceError> {
         let names = candidates(model);
-        let Some(m) = names.iter().find_map(|n| self.map.find(n).filter(|m| m.priced)) else {
-            return Err(PriceError::UnknownModel(names.join(", ")));
-        };
+        if let Some(m) = names.iter().find_map(|n| self.map.find(n).filter(|m| m.priced)) {
+            return Ok(m);
+        }
+        let suffixed: Vec<&CatalogModel> =
+            self.map.models.iter().filter(|m| m.priced && names.iter().any(|n| m.name.ends_with(&format!("/{n}")))).collect();
+        match suffixed.as_slice() {
+            [one] => Ok(one),
+            [] => Err(PriceError::UnknownModel(names.join(", "))),
+            many => Err(PriceError::UnknownModel(format!(
+                "{}; ambiguous: {}",
+                names.join(", "),
+                many.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// The exact cost of a call of `model` with `usage` at `tier`, from [`Self::resolve`]'s
+    /// model.
+    pub fn price(&self, model: &str, usage: &RecordedUsage, tier: ServiceTier) -> Result<Priced, PriceError> {
+        let m = self.resolve(model)?;
         let parts = billed_usage(usage);
         if parts.len() > 1 {
             let band = |prompt| m.pricing.rates(tier, prompt).copied();
@@ -180,6 +198,14 @@ mod tests {
         let book = PriceBook::load(None).unwrap();
         assert!(matches!(book.price("claude-sonnet-4-5", &usage(1, 0, 0, 1, 0), ServiceTier::Flex), Err(PriceError::Bill(_))));
         assert!(matches!(book.price("no-such-model", &usage(1, 0, 0, 1, 0), ServiceTier::Standard), Err(PriceError::UnknownModel(_))));
+    }
+
+    #[test]
+    fn a_name_without_its_provider_is_found_only_when_one_key_fits() {
+        let book = PriceBook::load(None).unwrap();
+        assert_eq!(book.resolve("gemini-2.0-flash").unwrap().name, "vertex_ai/gemini-2.0-flash");
+        let e = book.resolve("mistral-large-latest").unwrap_err().to_string();
+        assert!(e.contains("ambiguous: azure/mistral-large-latest, azure_ai/mistral-large-latest, mistral/mistral-large-latest"), "{e}");
     }
 
     #[test]

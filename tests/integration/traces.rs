@@ -448,13 +448,15 @@ fn reprice_reproduces_any_agent_recorded_costs_or_explains_each_difference() {
             assert_eq!(x, calls.iter().map(|(_, p)| p.unwrap()).sum());
         }
     }
-    // The subset's entries are the built-in map's, so the built-in map prices alike; a
-    // model that neither has is left unpriced, with a warning per call.
+    // The subset's entries are the built-in map's, so the built-in map prices alike. A
+    // name the map lacks is found under its one provider-prefixed key, with a warning.
     let (builtin, _, warnings) = traces::reprice(&set, &PriceBook::load(None).unwrap(), &RepriceOptions::default());
     assert_eq!(builtin, per_call);
     let unknown = set.calls.iter().zip(&per_call).filter(|(c, p)| p.is_none() && c.usage.is_some()).count();
-    assert_eq!(unknown, warnings.iter().filter(|w| w.expected.contains("a model of the price map (none of")).count());
-    assert_eq!(unknown, 6, "mistral-small-latest without its provider prefix");
+    assert_eq!(unknown, 0);
+    let renamed =
+        warnings.iter().filter(|w| w.value == "mistral-small-latest" && w.expected.ends_with("priced as mistral/mistral-small-latest"));
+    assert_eq!(renamed.count(), 6);
     let batch = RepriceOptions { model: Some("gpt-4.1-mini".into()), tier: ServiceTier::Batch };
     let (per_call, _, _) = traces::reprice(&set, &book, &batch);
     for (c, p) in set.calls.iter().zip(&per_call) {
@@ -525,4 +527,24 @@ fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
     let text = traces::calibrate::scenario(&set, None, &PriceBook::load(None).unwrap()).unwrap();
     std::fs::write(&path, &text).unwrap();
     orchsim::scenario::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+}
+
+#[test]
+fn calibrate_traces_command_writes_a_scenario_that_validates_and_refuses_bad_outcomes() {
+    let dir = tmp("traces-calibrate-cli");
+    let files = fixtures("langfuse-framework-traces");
+    std::fs::write(dir.path().join("outcomes.csv"), "trace_id,outcome\n1b72c51fabed12ae7df83bfd4a09f545,correct\n").unwrap();
+    orchsim(dir.path())
+        .args(["calibrate", "traces"])
+        .args(&files)
+        .args(["--outcomes", "outcomes.csv", "--out", "fitted.toml"])
+        .assert()
+        .success();
+    orchsim(dir.path()).args(["validate", "fitted.toml"]).assert().success();
+    std::fs::write(dir.path().join("bad.csv"), "trace_id,outcome\nx,correct\ny,maybe\n").unwrap();
+    let out =
+        orchsim(dir.path()).args(["calibrate", "traces"]).args(&files).args(["--outcomes", "bad.csv", "--out", "f2.toml"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("bad.csv:3: outcome = maybe: correct, wrong or failed"), "{stderr}");
+    assert!(!dir.path().join("f2.toml").exists());
 }
