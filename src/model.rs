@@ -5,9 +5,9 @@
 
 pub mod catalog;
 pub mod dist;
+pub mod quality;
 pub mod latency;
 pub mod pricing;
-pub mod quality;
 
 pub use dist::Dist;
 pub use pricing::{Pricing, ServiceTier};

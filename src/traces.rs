@@ -220,8 +220,13 @@ pub fn load(paths: &[PathBuf]) -> Result<TraceSet> {
     let mut spans: Vec<(usize, Span)> = Vec::new();
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     for (i, path) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let mut sink = Sink { file: &names[i], spans: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
+        let Ok(text) = String::from_utf8(bytes) else {
+            sink.error(1, "", "", "a UTF-8 text file of JSON (this file is not text)");
+            errors.append(&mut sink.errors);
+            continue;
+        };
         match json::documents(&names[i], &text) {
             Err(d) => sink.errors.push(d),
             Ok(docs) if docs.is_empty() => sink.error(1, "", "", format!("{SHAPES}; the file is empty")),

@@ -385,6 +385,9 @@ fn bad_trace_files_exit_2_with_file_line_and_what_was_wrong() {
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(stderr.contains(want), "{name}: {stderr}");
     }
+    std::fs::write(dir.path().join("binary.json"), [0x1f, 0x8b, 0x08, 0xff, 0xfe]).unwrap();
+    let out = orchsim(dir.path()).args(["traces", "summary", "binary.json", "--out", "o"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("binary.json:1: a UTF-8 text file of JSON"));
     assert!(!dir.path().join("o/calls.csv").exists());
 }
 
