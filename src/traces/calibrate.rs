@@ -181,9 +181,22 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
     for c in &calls {
         agents.entry(agent_of(c)).or_default().push(c);
     }
+    // An agent that called several models gets the one it called most (ties: the first
+    // name); the scenario's comment says how many calls that is.
     let mut model_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut model_note: BTreeMap<String, String> = BTreeMap::new();
     for (a, cs) in &agents {
-        let recorded = &cs[0].model;
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in cs {
+            *counts.entry(c.model.as_str()).or_default() += 1;
+        }
+        let (recorded, n) = counts.iter().fold(("", 0), |best, (m, k)| if *k > best.1 { (*m, *k) } else { best });
+        if counts.len() > 1 {
+            model_note.insert(
+                a.clone(),
+                format!("# Calls {} models; fitted with the most called, {recorded} ({n} of {} calls).\n", counts.len(), cs.len()),
+            );
+        }
         let m = book.resolve(recorded).map_err(|e| {
             Error::Usage(format!(
                 "calibrate traces: agent {a:?} calls {recorded:?}; expected {e} in {} (give one with --prices)",
@@ -302,7 +315,13 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
         let output: Vec<f64> =
             cs.iter().filter_map(|c| c.usage.map(|u| (u.output_tokens - u.reasoning_tokens.min(u.output_tokens)) as f64)).collect();
         let reasoning: Vec<f64> = cs.iter().filter_map(|c| c.usage.map(|u| u.reasoning_tokens as f64)).collect();
-        let _ = write!(s, "\n[agents.{}]\nmodel = {}\nsystem_prompt_tokens = 0\n", toml_key(a), toml_key(&model_of[a]));
+        let _ = write!(
+            s,
+            "\n[agents.{}]\n{}model = {}\nsystem_prompt_tokens = 0\n",
+            toml_key(a),
+            model_note.get(a).map_or("", String::as_str),
+            toml_key(&model_of[a])
+        );
         let mut put = |key: &str, what: &str, sample: &[f64]| {
             if let Some(f) = fit(sample) {
                 s.push_str(&f.comment(what));
