@@ -23,6 +23,21 @@ pub enum Source {
         #[arg(long = "pass-at", value_name = "K=P", required = true)]
         pass_at: Vec<String>,
     },
+    /// A scenario fitted to recorded traces (OTLP JSON, OpenTelemetry SDK spans, Langfuse).
+    Traces {
+        /// Trace files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// A CSV `trace_id,outcome` (correct, wrong or failed) of scored runs.
+        #[arg(long)]
+        outcomes: Option<std::path::PathBuf>,
+        /// A LiteLLM price map [default: the built-in one].
+        #[arg(long)]
+        prices: Option<std::path::PathBuf>,
+        /// The scenario file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// Runs a calibration and returns the text to print.
@@ -31,6 +46,9 @@ pub fn run(source: &Source) -> Result<String> {
         Source::PassAtK { pass1, pass_at } => {
             let observed = pass_at.iter().map(|s| parse_pass_at(s)).collect::<Result<Vec<_>>>()?;
             Ok(fit_pass_at_k(*pass1, &observed)?.render())
+        }
+        Source::Traces { files, outcomes, prices, out } => {
+            crate::traces::calibrate::command(files, outcomes.as_deref(), prices.as_deref(), out)
         }
     }
 }

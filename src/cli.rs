@@ -81,6 +81,42 @@ pub enum Command {
         /// The folder.
         dir: PathBuf,
     },
+    /// Read recorded agent traces (OTLP JSON, OpenTelemetry Python SDK spans, Langfuse
+    /// exports): summarise their LLM calls or reprice them.
+    #[command(subcommand)]
+    Traces(TracesCommand),
+}
+
+/// The `traces` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TracesCommand {
+    /// Write OUT/calls.csv (one row per LLM call) and print totals by agent and model.
+    Summary {
+        /// Trace files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long, default_value = "output/traces")]
+        out: PathBuf,
+    },
+    /// Price every call again, at its recorded model or at --model; write OUT/reprice.csv.
+    Reprice {
+        /// Trace files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Price every call at this model instead of the recorded one.
+        #[arg(long)]
+        model: Option<String>,
+        /// standard, batch, flex or priority.
+        #[arg(long, default_value = "standard")]
+        service_tier: String,
+        /// A LiteLLM price map (model_prices_and_context_window.json) [default: the built-in one].
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Arguments of `orchsim models`.
@@ -411,6 +447,11 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
         Command::Calibrate { source } => commands::say(&crate::calibrate::run(&source)?),
         Command::Models(a) => commands::say(&commands::models(&a)?),
         Command::Horizon(a) => crate::horizon::command::command(&a.plan(argv)?),
+        Command::Traces(TracesCommand::Summary { files, out }) => crate::traces::summary(&files, &out),
+        Command::Traces(TracesCommand::Reprice { files, model, service_tier, prices, out }) => {
+            let opts = crate::traces::RepriceOptions { model, tier: crate::traces::prices::parse_tier(&service_tier)? };
+            crate::traces::reprice_command(&files, &opts, prices.as_deref(), &out)
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod traces;
 pub mod workflow;
 
 pub use error::{Error, Result};

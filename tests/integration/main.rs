@@ -16,3 +16,4 @@ mod rules;
 mod sensitivity;
 mod sweep;
 mod theory;
+mod traces;
