@@ -38,6 +38,9 @@ pub enum Command {
         /// Do not draw charts.
         #[arg(long)]
         no_charts: bool,
+        /// Replace a folder holding other results.
+        #[arg(long)]
+        force: bool,
     },
     /// Re-run a run folder from its manifest and check that every data file and the
     /// event trail come out identical (exit 1 and the first difference otherwise).
@@ -74,8 +77,8 @@ pub enum Command {
 pub struct RunArgs {
     /// Scenario file (TOML). Without it, the built-in default runs.
     pub scenario: Option<PathBuf>,
-    /// Master seed (overrides `seed`).
-    #[arg(long)]
+    /// Master seed (overrides `seed`), 0 to 9223372036854775807.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Replications (overrides `replications`).
     #[arg(long)]
@@ -89,8 +92,8 @@ pub struct RunArgs {
     /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    /// Worker threads [default: one per core], at most 1024. Never changes the results.
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
     pub jobs: usize,
     /// Also write the event trail `events.jsonl`.
     #[arg(long)]
@@ -104,6 +107,10 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder even if it holds other results (another scenario's
+    /// run, or a sweep). Without it such a folder is left alone (exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `orchsim sweep`.
@@ -125,14 +132,14 @@ pub struct SweepArgs {
     /// Tasks per replication (overrides `workload.tasks`).
     #[arg(long)]
     pub tasks: Option<u64>,
-    /// Master seed (overrides `seed`).
-    #[arg(long)]
+    /// Master seed (overrides `seed`), 0 to 9223372036854775807.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Output folder [default: output/NAME-sweep/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    /// Worker threads [default: one per core], at most 1024. Never changes the results.
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
     pub jobs: usize,
     /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).
     #[arg(long, value_name = "K/N")]
@@ -146,6 +153,10 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder even if it holds other results (another scenario's
+    /// run, or a sweep). Without it such a folder is left alone (exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>, raw: &[String]) -> Result<Vec<(String, String)>> {
@@ -163,6 +174,16 @@ fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>,
         sets.push(parse_assignment(s, "--set")?);
     }
     Ok(sets)
+}
+
+use crate::experiment::MAX_JOBS;
+
+fn jobs_in_range(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("`{s}` is not a whole number"))?;
+    if n > MAX_JOBS {
+        return Err(format!("at most {MAX_JOBS} (0 = one per core)"));
+    }
+    Ok(n)
 }
 
 /// Parses `K/N` with `0 <= K < N`.
@@ -187,6 +208,7 @@ impl SweepArgs {
             jobs: self.jobs,
             shard: self.shard.as_deref().map(parse_shard).transpose()?,
             resume: self.resume,
+            force: self.force,
             charts: !self.no_charts,
             quiet: self.quiet,
             command,
@@ -207,6 +229,7 @@ impl RunArgs {
             task_log: self.task_log,
             charts: !self.no_charts,
             quiet: self.quiet,
+            force: self.force,
             command,
         })
     }
@@ -217,8 +240,8 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(a) => commands::run(&a.plan(argv)?),
         Command::Sweep(a) => crate::sweep::run(&a.plan(argv)?).map(|_| ()),
-        Command::Merge { dirs, out, no_charts } => {
-            crate::sweep::merge(&dirs, &out, &argv, !no_charts)?;
+        Command::Merge { dirs, out, no_charts, force } => {
+            crate::sweep::merge(&dirs, &out, &argv, !no_charts, force)?;
             crate::sayln!("merged {} folders into {}", dirs.len(), out.display())
         }
         Command::Replay { dir, verify_only } => {

@@ -249,11 +249,11 @@ fn r9_a_run_never_overwrites_a_sweep_folder_nor_a_sweep_a_run_folder() {
         .success();
     let before = std::fs::read(t.path().join("sw/sweep.csv")).unwrap();
     let a = orchsim(t.path()).args(["run", "--tasks", "10", "--quiet", "--out", "sw"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a sweep"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds the results of a sweep"));
     assert_eq!(std::fs::read(t.path().join("sw/sweep.csv")).unwrap(), before);
     orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", "r"]).assert().success();
     let a = orchsim(t.path()).args(["sweep", s.to_str().unwrap(), "--quiet", "--out", "r", "--vary", "seed=1,2"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a run"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds the results of a run"));
     assert!(t.path().join("r/summary.csv").exists());
 }
 
