@@ -230,23 +230,7 @@ fn r8_values_are_never_clamped_or_ignored_silently() {
 fn r9_a_run_never_overwrites_a_sweep_folder_nor_a_sweep_a_run_folder() {
     let t = tmp("r9");
     let s = scenario("research-report.toml");
-    orchsim(t.path())
-        .args([
-            "sweep",
-            s.to_str().unwrap(),
-            "--tasks",
-            "10",
-            "--replications",
-            "2",
-            "--no-charts",
-            "--quiet",
-            "--out",
-            "sw",
-            "--vary",
-            "seed=1,2",
-        ])
-        .assert()
-        .success();
+    small_sweep(t.path(), "sw");
     let before = std::fs::read(t.path().join("sw/sweep.csv")).unwrap();
     let a = orchsim(t.path()).args(["run", "--tasks", "10", "--quiet", "--out", "sw"]).assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds the results of a sweep"));
