@@ -271,7 +271,7 @@ fn pico(s: &str, file: &str, column: &str) -> Result<i128> {
     let (neg, body) = s.strip_prefix('-').map(|r| (true, r)).unwrap_or((false, s));
     let (w, f) = body.split_once('.').unwrap_or((body, ""));
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    if !digits(w) || (!f.is_empty() && !digits(f)) || f.len() > 12 || body.contains(char::is_whitespace) {
+    if !digits(w) || (body.contains('.') && !digits(f)) || f.len() > 12 {
         return Err(bad());
     }
     let v = w
@@ -578,7 +578,11 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
         }
     }
     if pairs == 0 {
-        let why = if se.runs.is_empty() { "no per-run evidence (run with --audit)" } else { "no rerun after a defective run" };
+        let why = match (se.runs.is_empty(), ev.source) {
+            (true, "events.jsonl") => "the trail records no per-run result of this step",
+            (true, _) => "no per-run evidence (run with --audit)",
+            _ => "no rerun after a defective run",
+        };
         tests.push(Outcome::NotRun(format!("persistence: {why}")));
     } else {
         let p = if repeats == 0 { 1.0 } else { Poisson::new(expected.max(1e-12)).map(|d| d.sf(repeats - 1)).unwrap_or(f64::NAN) };
@@ -597,6 +601,13 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
         } else {
             Outcome::Unclear { stat: repeats as f64, p, note: format!("{note} (significant, but fewer than 3 repeats)") }
         });
+    }
+    // Persistence compares reruns with the class's own defect rate; a fault tied to a
+    // class sets that rate, so next to a class concentration it cannot tell either way.
+    if matches!(tests.first(), Some(Outcome::Systematic { .. })) {
+        if let Some(Outcome::Clear(n)) = tests.get_mut(1) {
+            n.push_str(" (against the class's own rate, which a fault tied to the class sets: no evidence either way)");
+        }
     }
     let (class, stat, p, why) = verdict(&tests);
     f.classification = class.into();
@@ -771,4 +782,46 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
         Err(e) => out.push_str(&format!("\nnote: audit.csv not written: {e}\n")),
     }
     Ok((out, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_to_the_cent_or_three_significant_digits() {
+        assert_eq!(money(0), "$0.00");
+        assert_eq!(money(12_345_678_900_000_000), "$12,345.68");
+        assert_eq!(money(-50_000_000_000), "-$0.05");
+        assert_eq!(money(1_004_999_999_999), "$1.00");
+        assert_eq!(money(1_005_000_000_000), "$1.01");
+        assert_eq!(money(123_456_000), "$0.000123");
+        assert_eq!(money(9_990_000_000), "$0.00999");
+    }
+
+    #[test]
+    fn dollar_amounts_parse_exactly_or_fail() {
+        assert_eq!(pico("1.5", "f", "c").unwrap(), 1_500_000_000_000);
+        assert_eq!(pico("-0.000000000001", "f", "c").unwrap(), -1);
+        for bad in ["", "abc", "1.2.3", "1e3", " 1", "1.0000000000001", "-", "1."] {
+            let e = pico(bad, "agents.csv", "cost_usd").unwrap_err();
+            assert!(e.to_string().contains("agents.csv: column `cost_usd`"), "{bad}: {e}");
+        }
+        assert!(count("7", "f", "c").unwrap() == 7 && count("-1", "f", "c").is_err());
+    }
+
+    #[test]
+    fn the_verdict_follows_from_the_tests() {
+        let sys = |p: f64| Outcome::Systematic { stat: 1.0, p, what: format!("p{p}"), note: String::new() };
+        let clear = Outcome::Clear(String::new());
+        let unclear = Outcome::Unclear { stat: 2.0, p: 1e-9, note: String::new() };
+        let none = Outcome::NotRun(String::new());
+        assert_eq!(verdict(&[sys(1e-5), clear.clone()]).0, "systematic");
+        let (_, _, p, what) = verdict(&[sys(1e-5), sys(1e-9)]);
+        assert_eq!((p, what.as_str()), (1e-9, "p0.000000001"), "the strongest test is cited");
+        assert_eq!(verdict(&[clear.clone(), none.clone()]).0, "stochastic");
+        assert_eq!(verdict(&[unclear.clone(), clear.clone()]).0, "undetermined", "a significant pattern is never called stochastic");
+        assert_eq!(verdict(&[sys(1e-4), unclear]).0, "systematic");
+        assert_eq!(verdict(&[none.clone(), none]).0, "insufficient data");
+    }
 }
