@@ -61,8 +61,8 @@ impl Runner {
         self
     }
 
-    /// The folder where the event trail is assembled (default: the system's temporary
-    /// folder). Put it on the file system of the trail's destination so that
+    /// The folder where the event trail is assembled (default: `orchsim/` in the
+    /// system's temporary folder, where leftovers of killed processes are removed). Put it on the file system of the trail's destination so that
     /// [`Trail::persist`] is a rename.
     pub fn trail_dir(mut self, dir: &Path) -> Runner {
         self.trail_dir = Some(dir.to_path_buf());
@@ -85,7 +85,10 @@ impl Runner {
         let loaded = self.loaded.clone();
         let pool = pool(self.jobs)?;
         let opts = WorldOptions { task_log: self.task_log };
-        let scratch = self.trail_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let scratch = match &self.trail_dir {
+            Some(d) => d.clone(),
+            None => shared_scratch()?,
+        };
         let tag = format!("{}-{}", std::process::id(), unique());
         // Removed on every path out, like the trail itself until it is persisted.
         let parts_dir = self.audit.then(|| Scratch(scratch.join(format!(".trail-parts-{tag}"))));
@@ -122,6 +125,26 @@ impl Runner {
         }
         Ok(Results { loaded, run, files, trail })
     }
+}
+
+/// `orchsim/` in the system's temporary folder, without the files that killed
+/// processes left there (their process id is in the name, and is gone).
+fn shared_scratch() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join("orchsim");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    if Path::new("/proc/self").exists() {
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid =
+                name.rsplit_once(".tmp-").or_else(|| name.rsplit_once("parts-")).and_then(|(_, t)| t.split('-').next().map(String::from));
+            if let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                if !Path::new("/proc").join(&pid).exists() {
+                    let _ = report::folder::remove_tree(&e.path());
+                }
+            }
+        }
+    }
+    Ok(dir)
 }
 
 fn unique() -> u64 {

@@ -268,6 +268,10 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
     // Temporary files of a killed run are never read; tidy them away.
     for dir in [&out, &parts] {
+        // Never through a link: its target is not orchsim's to tidy.
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
         for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.contains(".tmp-") {

@@ -286,7 +286,7 @@ fn replay_and_audit_work_on_a_read_only_folder_and_explain_a_sweep_folder() {
         assert!(String::from_utf8_lossy(&a.get_output().stdout).contains("audit.csv not written"));
     }
     std::fs::set_permissions(&o, std::fs::Permissions::from_mode(0o755)).unwrap();
-    small_sweep(t.path(), "sw");
+    small_sweep(t.path(), "sw", &[]);
     for cmd in [&["audit", "sw"][..], &["replay", "sw"], &["replay", "--verify-only", "sw"]] {
         let a = orchsim(t.path()).args(cmd).assert().code(2);
         assert!(stderr(&a).contains("is a sweep folder") && stderr(&a).contains("--audit --task-log"), "{}", stderr(&a));
