@@ -409,6 +409,20 @@ mod tests {
         assert_eq!(std::fs::read_to_string(out.join("summary.csv")).unwrap(), "old");
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn two_folders_are_exchanged_in_one_step() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(a.join("f"), "a").unwrap();
+        std::fs::write(b.join("f"), "b").unwrap();
+        exchange(&a, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(a.join("f")).unwrap(), "b");
+        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "a");
+    }
+
     #[test]
     fn claims() {
         let d = tempfile::tempdir().unwrap();
