@@ -62,11 +62,18 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let output = runner.run_observed(&|| bar.inc(1))?;
     bar.finish_and_clear();
     let table = report::table::render(&sc, &output.run);
-    write_run(plan, output, staging.path())?;
+    // A folder of someone else's files is not swapped away (with its permissions and
+    // every process's view of it): there are no old results in it to protect, so the
+    // run is written in place, the manifest last.
+    let in_place = report::folder::holds(&out) == report::folder::Holds::Other;
+    let dest = if in_place { out.clone() } else { staging.path().to_path_buf() };
+    write_run(plan, output, &dest)?;
     if plan.charts {
-        plot(staging.path())?;
+        plot(&dest)?;
     }
-    staging.commit()?;
+    if !in_place {
+        staging.commit()?;
+    }
     if !plan.quiet {
         crate::sayln!(
             "{}: {} replications x {} strategies, {} tasks each",
