@@ -119,6 +119,23 @@ pub fn check(dir: &Path) -> Result<Checked> {
             Err(e) => problems.push(format!("input {f}: {e}")),
         }
     }
+    // The resolved scenario is the one the manifest's hash and the trail's header name.
+    let resolved = m["scenario_toml"].as_str().map(|t| report::sha256_hex(t.as_bytes()));
+    if resolved.is_none() || resolved.as_deref() != m["resolved_scenario_sha256"].as_str() {
+        problems.push("manifest.json: scenario_toml does not match resolved_scenario_sha256 (the manifest was edited)".into());
+    } else if summary.is_some() {
+        let header = File::open(dir.join("events.jsonl")).and_then(|f| {
+            let mut line = String::new();
+            BufReader::new(f).read_line(&mut line).map(|_| line)
+        });
+        let stated = header
+            .ok()
+            .and_then(|l| serde_json::from_str::<J>(&l).ok())
+            .and_then(|h| h["resolved_scenario_sha256"].as_str().map(String::from));
+        if stated != resolved {
+            problems.push("events.jsonl:1: the header's resolved_scenario_sha256 differs from the manifest's".into());
+        }
+    }
     if !problems.is_empty() {
         return Err(Error::Mismatch(format!("{}: verification failed; nothing analysed:\n{}", dir.display(), problems.join("\n"))));
     }
@@ -646,10 +663,11 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
     } else {
         Evidence::default()
     };
-    for c in checked.manifest["scenario"]["workload"]["classes"].as_array().into_iter().flatten() {
-        if let Some(name) = c["name"].as_str() {
-            ev.difficulty.insert(name.to_string(), c["difficulty"].as_f64().unwrap_or(1.0));
-        }
+    // Difficulties from the resolved scenario, whose hash `check` tied to the manifest
+    // (and, with a trail, to its chained header).
+    let runner = manifest_runner(&checked.manifest, dir)?;
+    for c in &runner.loaded().scenario.workload.classes {
+        ev.difficulty.insert(c.name.clone(), c.difficulty);
     }
 
     let usd = |p: i128| crate::economics::Usd(p).to_string();
@@ -787,6 +805,58 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A small audited run folder, written as `orchsim run --audit --task-log` does.
+    fn folder() -> (tempfile::TempDir, Vec<(String, Vec<u8>)>) {
+        let d = tempfile::tempdir().unwrap();
+        let sets = [("workload.tasks".to_string(), "8".to_string()), ("replications".to_string(), "2".to_string())];
+        let out = Runner::load(None, &sets).unwrap().jobs(1).task_log(true).audit(true).run().unwrap();
+        let plan = crate::commands::RunPlan { audit: true, task_log: true, ..Default::default() };
+        crate::commands::write_run(&plan, out, d.path()).unwrap();
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        files.sort();
+        (d, files)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Any byte of any data file changed, or any cut short: `check` and `audit`
+        /// refuse with an error (never a panic, never an analysis), and the
+        /// untouched folder passes.
+        #[test]
+        fn a_damaged_folder_is_refused_never_analysed(file in 0usize..6, at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+            let (d, files) = folder();
+            prop_assert!(check(d.path()).is_ok());
+            // Every file but the manifest, the root of trust; its checked fields have
+            // their own tests.
+            let data: Vec<&(String, Vec<u8>)> = files.iter().filter(|(n, _)| n != "manifest.json").collect();
+            let (name, good) = data[file % data.len()];
+            let mut bad = good.clone();
+            let i = at.index(bad.len());
+            if cut { bad.truncate(i) } else { bad[i] = byte }
+            std::fs::write(d.path().join(name), &bad).unwrap();
+            let damaged = bad != *good;
+            prop_assert_eq!(check(d.path()).is_err(), damaged, "{}", name);
+            prop_assert_eq!(audit(d.path()).is_err(), damaged, "{}", name);
+        }
+    }
+
+    #[test]
+    fn an_edited_resolved_scenario_is_caught() {
+        let (d, files) = folder();
+        let m = &files.iter().find(|(n, _)| n == "manifest.json").unwrap().1;
+        let text = String::from_utf8(m.clone()).unwrap();
+        let edited = text.replacen("difficulty = ", "difficulty = 9", 1);
+        assert_ne!(edited, text);
+        std::fs::write(d.path().join("manifest.json"), edited).unwrap();
+        let e = check(d.path()).unwrap_err().to_string();
+        assert!(e.contains("scenario_toml does not match"), "{e}");
+    }
 
     #[test]
     fn money_is_to_the_cent_or_three_significant_digits() {
