@@ -383,12 +383,23 @@ struct Evidence {
     source: &'static str,
 }
 
-fn evidence_from_trail(path: &Path) -> Result<Evidence> {
+/// Reads the evidence from a trail that [`check`] verified, and checks that what it read
+/// is still that trail (its SHA-256), so a file swapped in meanwhile is never analysed.
+fn evidence_from_trail(path: &Path, verified_sha256: &str) -> Result<Evidence> {
+    use sha2::{Digest, Sha256};
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut ev = Evidence { source: "events.jsonl", ..Default::default() };
     let mut class_of: BTreeMap<(u64, String, u64), String> = BTreeMap::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
+    let mut whole = Sha256::new();
+    let mut reader = BufReader::new(f);
+    let mut raw = Vec::new();
+    for i in 0.. {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw).map_err(|e| Error::io(path, e))? == 0 {
+            break;
+        }
+        whole.update(&raw);
+        let line = String::from_utf8_lossy(&raw);
         let at = || format!("{}:{}", path.display(), i + 1);
         let v: J = serde_json::from_str(&line).map_err(|e| Error::Usage(format!("{}: {e}", at())))?;
         let Some(kind) = v["event"].as_str() else { continue };
@@ -419,6 +430,9 @@ fn evidence_from_trail(path: &Path) -> Result<Evidence> {
                 }
             }
         }
+    }
+    if crate::scenario::hex(&whole.finalize()) != verified_sha256 {
+        return Err(Error::Mismatch(format!("{}: changed while it was being audited; nothing analysed", path.display())));
     }
     Ok(ev)
 }
@@ -656,8 +670,8 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
             strategies.push(r[a_st].clone());
         }
     }
-    let mut ev = if checked.trail.is_some() {
-        evidence_from_trail(&dir.join("events.jsonl"))?
+    let mut ev = if let Some(t) = &checked.trail {
+        evidence_from_trail(&dir.join("events.jsonl"), &t.sha256)?
     } else if let Ok(t) = checked.file("tasks.csv") {
         evidence_from_tasks(t)?
     } else {
