@@ -6,9 +6,10 @@
 # 1. creates the virtualenv .venv-nb at the repository root (reused when present) and
 #    installs notebooks/requirements.txt into it;
 # 2. builds the release binary (unless ORCHSIM is set) and writes the notebooks' inputs:
-#      output/research-report/        orchsim run --task-log
-#      output/research-report-sweep/  orchsim sweep over the generalist's output price
+#      output/notebooks/research-report/        orchsim run --task-log
+#      output/notebooks/research-report-sweep/  orchsim sweep over the generalist's output price
 #    (the sweep where the five-agent pipeline breaks even with one agent and with voting);
+#    these folders are the script's own, never those of your runs (hence --force);
 # 3. runs each notebook in a temporary copy (the committed .ipynb files stay without
 #    outputs) with the kernel in notebooks/, so the notebooks' relative paths resolve;
 #    executed copies are kept in $NB_OUT (default: a temp dir) for inspection.
@@ -41,10 +42,10 @@ if [ -z "${ORCHSIM:-}" ]; then
   ORCHSIM=$ROOT/target/release/orchsim
 fi
 echo "notebooks: producing inputs with $ORCHSIM"
-"$ORCHSIM" run --task-log --out output/research-report --quiet
+"$ORCHSIM" run --task-log --out output/notebooks/research-report --quiet
 "$ORCHSIM" sweep scenarios/research-report.toml \
   --vary models.gpt-4o-2024-08-06.output_usd_per_mtok=10:610:13 --replications 20 \
-  --out output/research-report-sweep --quiet
+  --out output/notebooks/research-report-sweep --force --quiet
 
 # --- 3. execute ---------------------------------------------------------------------
 passed=0

@@ -138,7 +138,7 @@ pub fn strategy_names(loaded: &Loaded) -> Vec<String> {
 }
 
 /// `comparisons.csv` of a run: every strategy against the scenario's baseline.
-pub fn comparisons_file(loaded: &Loaded, run: &RunResult) -> Vec<u8> {
+pub fn comparisons_file(loaded: &Loaded, run: &RunResult) -> crate::error::Result<Vec<u8>> {
     let names = strategy_names(loaded);
     compare::csv(&Samples::from_run(&names, run), baseline(&loaded.tree, &names))
 }

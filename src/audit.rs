@@ -9,33 +9,107 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as J;
 use statrs::distribution::{ChiSquared, ContinuousCDF, DiscreteCDF, Poisson};
 
-use crate::commands::{RunPlan, compute_loaded};
 use crate::error::{Error, Result};
 use crate::report::{self, trail, write_atomic};
+use crate::runner::Runner;
 use crate::scenario::{self, Loaded, Source};
 
 fn read_manifest(dir: &Path) -> Result<J> {
+    if dir.join("sweep_plan.json").is_file() {
+        return Err(Error::Usage(format!(
+            "{}: is a sweep folder; `replay` and `audit` work on a run folder. To audit one point of the sweep, \
+             run it with its overrides: `orchsim run SCENARIO --set PATH=VALUE ... --audit --task-log --out DIR`, then `orchsim audit DIR`",
+            dir.display()
+        )));
+    }
     let p = dir.join("manifest.json");
     let bytes =
         std::fs::read(&p).map_err(|e| Error::Usage(format!("{}: cannot read ({e}); is {} a run folder?", p.display(), dir.display())))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Usage(format!("{}: invalid JSON: {e}", p.display())))
 }
 
-/// Checks the digests recorded in the manifest and, if there is a trail, its hash
-/// chain, line count and final hash, without re-running anything.
-pub fn verify_only(dir: &Path) -> Result<String> {
+/// A run folder whose files were checked against its manifest.
+#[derive(Debug)]
+pub struct Checked {
+    /// The manifest.
+    pub manifest: J,
+    /// The bytes of every data file the manifest lists (the trail excepted), as checked.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The trail's summary, when the run has one.
+    pub trail: Option<trail::TrailSummary>,
+    /// Files with orchsim's names that the manifest does not list (never read).
+    pub unlisted: Vec<String>,
+}
+
+impl Checked {
+    /// A listed data file, or an error naming it.
+    pub fn file(&self, name: &str) -> Result<&[u8]> {
+        self.files.get(name).map(Vec::as_slice).ok_or_else(|| Error::Usage(format!("manifest.json: does not list {name}")))
+    }
+}
+
+/// Checks every file the manifest lists against its SHA-256, and the trail's hash chain,
+/// line count, final hash and SHA-256, without re-running anything. Reads nothing the
+/// manifest does not list. Any difference is an error (exit 1) naming the file and,
+/// for the trail, the line where the damage begins.
+pub fn check(dir: &Path) -> Result<Checked> {
     let m = read_manifest(dir)?;
     let files = m["files"].as_object().ok_or_else(|| Error::Usage("manifest.json: no `files`".into()))?;
     let mut problems = Vec::new();
+    let mut read = BTreeMap::new();
+    let mut summary = None;
+    let trail_meta = m.get("trail");
     for (name, digest) in files {
+        let Some(want) = digest.as_str() else {
+            problems.push(format!("manifest.json: files.{name}: expected a SHA-256 string"));
+            continue;
+        };
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            problems.push(format!("manifest.json: files.{name}: not a file name of a run folder"));
+            continue;
+        }
         if name == "events.jsonl" {
+            let Some(t) = trail_meta else {
+                problems.push("manifest.json: lists events.jsonl but has no `trail` record".into());
+                continue;
+            };
+            match trail::verify(&dir.join(name))? {
+                Err(b) => problems.push(format!("events.jsonl:{}: {}", b.line, b.why)),
+                Ok(s) => {
+                    let lines = t["lines"].as_u64();
+                    if Some(s.lines) != lines {
+                        let at = lines.map(|l| s.lines.min(l) + 1).unwrap_or(1);
+                        problems.push(format!(
+                            "events.jsonl:{at}: the chain is intact but has {} lines where the manifest records {} (cut short, extended, or the manifest was edited)",
+                            s.lines,
+                            lines.map(|l| l.to_string()).unwrap_or("none".into())
+                        ));
+                    } else if t["final_hash"].as_str() != Some(s.final_hash.as_str()) {
+                        problems.push(format!(
+                            "events.jsonl:{}: the chain ends in {} where the manifest records {} (the trail was replaced or the manifest edited)",
+                            s.lines,
+                            s.final_hash,
+                            t["final_hash"]
+                        ));
+                    } else if s.sha256 != want {
+                        problems.push("events.jsonl: sha256 differs from the manifest (the file or the manifest was changed)".into());
+                    } else {
+                        summary = Some(s);
+                    }
+                }
+            }
             continue;
         }
         match std::fs::read(dir.join(name)) {
-            Ok(b) if Some(report::sha256_hex(&b).as_str()) == digest.as_str() => {}
+            Ok(b) if report::sha256_hex(&b) == want => {
+                read.insert(name.clone(), b);
+            }
             Ok(_) => problems.push(format!("{name}: sha256 differs from the manifest (the file was changed)")),
             Err(e) => problems.push(format!("{name}: {e}")),
         }
+    }
+    if trail_meta.is_some() && !files.contains_key("events.jsonl") {
+        problems.push("manifest.json: has a `trail` record but does not list events.jsonl".into());
     }
     for input in m["inputs"].as_array().into_iter().flatten() {
         let (Some(f), Some(want)) = (input["file"].as_str(), input["sha256"].as_str()) else { continue };
@@ -45,83 +119,97 @@ pub fn verify_only(dir: &Path) -> Result<String> {
             Err(e) => problems.push(format!("input {f}: {e}")),
         }
     }
-    let mut trail_note = String::new();
-    if let Some(t) = m.get("trail") {
-        let path = dir.join("events.jsonl");
-        match trail::verify(&path)? {
-            Err(b) => problems.push(format!("events.jsonl:{}: {}", b.line, b.why)),
-            Ok(s) => {
-                let lines = t["lines"].as_u64().unwrap_or(0);
-                if s.lines != lines || Some(s.final_hash.as_str()) != t["final_hash"].as_str() {
-                    problems.push(format!(
-                        "events.jsonl:{}: the chain is intact but has {} lines where the manifest records {lines} (cut short or extended)",
-                        s.lines.min(lines) + 1,
-                        s.lines
-                    ));
-                }
-                trail_note = format!(", trail of {} lines chained to {}", s.lines, &s.final_hash[..12]);
-            }
+    // The resolved scenario is the one the manifest's hash and the trail's header name.
+    let resolved = m["scenario_toml"].as_str().map(|t| report::sha256_hex(t.as_bytes()));
+    if resolved.is_none() || resolved.as_deref() != m["resolved_scenario_sha256"].as_str() {
+        problems.push("manifest.json: scenario_toml does not match resolved_scenario_sha256 (the manifest was edited)".into());
+    } else if summary.is_some() {
+        let header = File::open(dir.join("events.jsonl")).and_then(|f| {
+            let mut line = String::new();
+            BufReader::new(f).read_line(&mut line).map(|_| line)
+        });
+        let stated = header
+            .ok()
+            .and_then(|l| serde_json::from_str::<J>(&l).ok())
+            .and_then(|h| h["resolved_scenario_sha256"].as_str().map(String::from));
+        if stated != resolved {
+            problems.push("events.jsonl:1: the header's resolved_scenario_sha256 differs from the manifest's".into());
         }
     }
-    if problems.is_empty() {
-        Ok(format!("verified: {} files match the manifest{trail_note}", files.len()))
+    if !problems.is_empty() {
+        return Err(Error::Mismatch(format!("{}: verification failed; nothing analysed:\n{}", dir.display(), problems.join("\n"))));
+    }
+    let unlisted = ["summary.csv", "replications.csv", "agents.csv", "business_units.csv", "tasks.csv", "events.jsonl"]
+        .iter()
+        .filter(|n| !files.contains_key(**n) && dir.join(n).exists())
+        .map(|n| n.to_string())
+        .collect();
+    Ok(Checked { manifest: m, files: read, trail: summary, unlisted })
+}
+
+fn unlisted_note(c: &Checked) -> String {
+    if c.unlisted.is_empty() {
+        String::new()
     } else {
-        Err(Error::Mismatch(format!("verification failed:\n{}", problems.join("\n"))))
+        format!("\nnote: ignored {} (not listed in the manifest, so not part of this run)", c.unlisted.join(", "))
     }
 }
 
+/// Checks the digests recorded in the manifest and, if there is a trail, its hash
+/// chain, line count and final hash, without re-running anything.
+pub fn verify_only(dir: &Path) -> Result<String> {
+    let c = check(dir)?;
+    let n = c.files.len() + usize::from(c.trail.is_some());
+    let trail_note = match &c.trail {
+        Some(s) => format!("\ntrail: {} lines, final chain hash {}", s.lines, s.final_hash),
+        None => String::new(),
+    };
+    Ok(format!("verified: {n} files match the manifest{trail_note}{}", unlisted_note(&c)))
+}
+
 /// The scenario and options recorded in a run folder's manifest.
-pub fn manifest_plan(dir: &Path) -> Result<(Loaded, RunPlan)> {
-    let m = read_manifest(dir)?;
+pub fn manifest_runner(m: &J, dir: &Path) -> Result<Runner> {
     let text = m["scenario_toml"].as_str().ok_or_else(|| Error::Usage("manifest.json: no `scenario_toml`".into()))?;
     let base_dir = PathBuf::from(m["options"]["base_dir"].as_str().unwrap_or("."));
     let source = Source { file: format!("{} (scenario_toml)", dir.join("manifest.json").display()), text: text.to_string(), base_dir };
     let tree = source.parse()?;
     let sc = scenario::from_tree(&tree, &source.file, &source.base_dir)?;
-    let plan = RunPlan {
-        task_log: m["options"]["task_log"].as_bool().unwrap_or(false),
-        audit: m["options"]["audit"].as_bool().unwrap_or(false),
-        jobs: 0,
-        quiet: true,
-        ..RunPlan::default()
-    };
-    Ok((Loaded { source, tree, scenario: sc }, plan))
+    let flag = |k: &str| m["options"][k].as_bool().unwrap_or(false);
+    Ok(Runner::new(Loaded { source, tree, scenario: sc }).task_log(flag("task_log")).audit(flag("audit")))
 }
 
-/// The first line at which two texts differ, as a message naming `name` and the line;
-/// `None` when every line is equal. Long lines are shortened, on a character boundary.
-fn first_diff_lines(name: &str, recorded: impl BufRead, replayed: impl BufRead) -> std::io::Result<Option<String>> {
-    let (mut a, mut b) = (recorded.lines(), replayed.lines());
-    let show = |s: Option<String>| match s {
-        Some(s) if s.chars().count() > 300 => format!("{}...", s.chars().take(300).collect::<String>()),
-        Some(s) => s,
-        None => "<end of file>".into(),
+/// The first line at which two byte streams differ, as a message naming `name` and the
+/// line; `None` when they are equal. Lines compare byte for byte, terminators
+/// included, so CRLF or a missing last newline is a difference. Long lines are
+/// shortened, on a character boundary.
+fn first_diff_lines(name: &str, mut recorded: impl BufRead, mut replayed: impl BufRead) -> std::io::Result<Option<String>> {
+    let show = |s: &[u8], eof: bool| {
+        if eof {
+            return "<end of file>".to_string();
+        }
+        let t = String::from_utf8_lossy(s);
+        let t = t.strip_suffix('\n').map(|x| x.to_string()).unwrap_or_else(|| format!("{t}<no newline>"));
+        let t = t.replace('\r', "<CR>");
+        if t.chars().count() > 300 { format!("{}...", t.chars().take(300).collect::<String>()) } else { t }
     };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut n = 0;
     loop {
         n += 1;
-        match (a.next().transpose()?, b.next().transpose()?) {
-            (None, None) => return Ok(None),
-            (Some(x), Some(y)) if x == y => continue,
-            (x, y) => return Ok(Some(format!("{name}:{n}: differs\n  recorded: {}\n  replayed: {}", show(x), show(y)))),
+        a.clear();
+        b.clear();
+        let (ea, eb) = (recorded.read_until(b'\n', &mut a)? == 0, replayed.read_until(b'\n', &mut b)? == 0);
+        if ea && eb {
+            return Ok(None);
+        }
+        if a != b {
+            return Ok(Some(format!("{name}:{n}: differs\n  recorded: {}\n  replayed: {}", show(&a, ea), show(&b, eb))));
         }
     }
 }
 
-/// [`first_diff_lines`] for a file on disk and bytes in memory. Bytes that differ only
-/// where lines do not (line endings, a missing last newline) still count as a difference.
 fn first_diff(name: &str, recorded: &[u8], replayed: &[u8]) -> Option<String> {
-    if recorded == replayed {
-        return None;
-    }
-    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let (a, b) = (lossy(recorded), lossy(replayed));
-    Some(
-        first_diff_lines(name, a.as_bytes(), b.as_bytes())
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| format!("{name}: differs in line endings or trailing bytes")),
-    )
+    first_diff_lines(name, recorded, replayed).ok().flatten()
 }
 
 fn first_diff_files(name: &str, recorded: &Path, replayed: &Path) -> Result<Option<String>> {
@@ -129,51 +217,62 @@ fn first_diff_files(name: &str, recorded: &Path, replayed: &Path) -> Result<Opti
     first_diff_lines(name, open(recorded)?, open(replayed)?).map_err(|e| Error::io(recorded, e))
 }
 
-/// Re-runs a run folder from its manifest and compares every data file and the trail.
+/// Re-runs a run folder from its manifest and compares every data file and the trail
+/// byte for byte, and the manifest's digests with the replay's. Writes nothing into
+/// the folder (it may be read-only); the replayed trail goes to the system's temporary
+/// folder.
 pub fn replay(dir: &Path) -> Result<String> {
-    let (loaded, plan) = manifest_plan(dir)?;
     let m = read_manifest(dir)?;
-    let scratch = dir.join(format!(".replay-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
-    let result = (|| -> Result<String> {
-        let out = compute_loaded(loaded, &plan, &|| {}, &scratch)?;
-        let recorded: Vec<String> = m["files"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
-        let mut names: Vec<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
-        if out.trail.is_some() {
-            names.push("events.jsonl");
+    let runner = manifest_runner(&m, dir)?;
+    let out = runner.run()?;
+    let recorded = m["files"].as_object().cloned().unwrap_or_default();
+    let mut names: Vec<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
+    if out.trail.is_some() {
+        names.push("events.jsonl");
+    }
+    for r in recorded.keys() {
+        if !names.contains(&r.as_str()) {
+            return Err(Error::Mismatch(format!("replay: {r} is recorded in the manifest but the replay does not produce it")));
         }
-        for r in &recorded {
-            if !names.contains(&r.as_str()) {
-                return Err(Error::Mismatch(format!("replay: {r} is recorded in the manifest but the replay does not produce it")));
-            }
+    }
+    let digest_of = |name: &str| recorded.get(name).and_then(J::as_str).unwrap_or("");
+    for (name, bytes) in &out.files {
+        let on_disk = std::fs::read(dir.join(name)).map_err(|e| Error::io(dir.join(name), e))?;
+        if let Some(d) = first_diff(name, &on_disk, bytes) {
+            return Err(Error::Mismatch(format!("replay: {d}")));
         }
-        for (name, bytes) in &out.files {
-            let on_disk = std::fs::read(dir.join(name)).map_err(|e| Error::io(dir.join(name), e))?;
-            if let Some(d) = first_diff(name, &on_disk, bytes) {
-                return Err(Error::Mismatch(format!("replay: {d}")));
-            }
+        if digest_of(name) != report::sha256_hex(bytes) {
+            return Err(Error::Mismatch(format!("replay: manifest.json: the sha256 of {name} differs from the replay's")));
         }
-        let mut note = String::new();
-        if let Some((tmp, summary)) = &out.trail {
-            if let Some(d) = first_diff_files("events.jsonl", &dir.join("events.jsonl"), tmp)? {
-                return Err(Error::Mismatch(format!("replay: {d}")));
-            }
-            note = format!(" and the trail ({} lines)", summary.lines);
+    }
+    let mut note = String::new();
+    if let Some(t) = &out.trail {
+        if let Some(d) = first_diff_files("events.jsonl", &dir.join("events.jsonl"), t.path())? {
+            return Err(Error::Mismatch(format!("replay: {d}")));
         }
-        Ok(format!("replay: identical: {} data files{note} of {}", out.files.len(), dir.display()))
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+        let s = &t.summary;
+        let mt = &m["trail"];
+        if digest_of("events.jsonl") != s.sha256
+            || mt["lines"].as_u64() != Some(s.lines)
+            || mt["final_hash"].as_str() != Some(&s.final_hash)
+        {
+            return Err(Error::Mismatch(
+                "replay: manifest.json: the trail's sha256, line count or final hash differs from the replay's".into(),
+            ));
+        }
+        note = format!(" and the trail ({} lines, final chain hash {})", s.lines, s.final_hash);
+    }
+    Ok(format!("replay: identical: {} data files{note} of {}", out.files.len(), dir.display()))
 }
 
 // ---- the audit report -------------------------------------------------------------
 
-fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
-    let h: Vec<String> = r.headers().map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?.iter().map(String::from).collect();
+fn read_rows(name: &str, bytes: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let h: Vec<String> = r.headers().map_err(|e| Error::Usage(format!("{name}: {e}")))?.iter().map(String::from).collect();
     let mut rows = Vec::new();
     for rec in r.records() {
-        rows.push(rec.map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?.iter().map(String::from).collect());
+        rows.push(rec.map_err(|e| Error::Usage(format!("{name}: {e}")))?.iter().map(String::from).collect());
     }
     Ok((h, rows))
 }
@@ -182,13 +281,52 @@ fn col(h: &[String], name: &str, file: &str) -> Result<usize> {
     h.iter().position(|c| c == name).ok_or_else(|| Error::Usage(format!("{file}: no column `{name}`")))
 }
 
-/// Parses an exact decimal dollar amount into pico-dollars.
-fn pico(s: &str) -> i128 {
-    let (neg, s) = s.strip_prefix('-').map(|r| (true, r)).unwrap_or((false, s));
-    let (w, f) = s.split_once('.').unwrap_or((s, ""));
-    let frac: String = format!("{f:0<12}").chars().take(12).collect();
-    let v = w.parse::<i128>().unwrap_or(0) * 1_000_000_000_000 + frac.parse::<i128>().unwrap_or(0);
-    if neg { -v } else { v }
+/// Parses an exact decimal dollar amount into pico-dollars; anything else is an error
+/// naming the file and column, never a silent $0.
+fn pico(s: &str, file: &str, column: &str) -> Result<i128> {
+    let bad = || Error::Usage(format!("{file}: column `{column}`: {s:?} is not an exact dollar amount"));
+    let (neg, body) = s.strip_prefix('-').map(|r| (true, r)).unwrap_or((false, s));
+    let (w, f) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(w) || (body.contains('.') && !digits(f)) || f.len() > 12 {
+        return Err(bad());
+    }
+    let v = w
+        .parse::<i128>()
+        .ok()
+        .and_then(|w| w.checked_mul(1_000_000_000_000))
+        .and_then(|w| w.checked_add(format!("{f:0<12}").parse::<i128>().ok()?))
+        .ok_or_else(bad)?;
+    Ok(if neg { -v } else { v })
+}
+
+fn count(s: &str, file: &str, column: &str) -> Result<u64> {
+    s.parse().map_err(|_| Error::Usage(format!("{file}: column `{column}`: {s:?} is not a whole number")))
+}
+
+/// Dollars for reading: to the cent from one cent up, else to three significant digits.
+pub fn money(pico: i128) -> String {
+    let neg = pico < 0;
+    let p = pico.unsigned_abs();
+    let s = if p >= 10_000_000_000 {
+        let cents = (p + 5_000_000_000) / 10_000_000_000;
+        let whole = (cents / 100).to_string();
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{grouped}.{:02}", cents % 100)
+    } else if p == 0 {
+        "0.00".to_string()
+    } else {
+        let x = p as f64 / 1e12;
+        let decimals = (2.0 - x.log10().floor()) as usize;
+        format!("{x:.decimals$}")
+    };
+    format!("{}${s}", if neg { "-" } else { "" })
 }
 
 /// How an agent's faults look.
@@ -245,44 +383,62 @@ struct Evidence {
     source: &'static str,
 }
 
-fn evidence_from_trail(path: &Path) -> Result<Evidence> {
+/// Reads the evidence from a trail that [`check`] verified, and checks that what it read
+/// is still that trail (its SHA-256), so a file swapped in meanwhile is never analysed.
+fn evidence_from_trail(path: &Path, verified_sha256: &str) -> Result<Evidence> {
+    use sha2::{Digest, Sha256};
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut ev = Evidence { source: "events.jsonl", ..Default::default() };
     let mut class_of: BTreeMap<(u64, String, u64), String> = BTreeMap::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
-        let v: J = serde_json::from_str(&line).map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
+    let mut whole = Sha256::new();
+    let mut reader = BufReader::new(f);
+    let mut raw = Vec::new();
+    for i in 0.. {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw).map_err(|e| Error::io(path, e))? == 0 {
+            break;
+        }
+        whole.update(&raw);
+        let line = String::from_utf8_lossy(&raw);
+        let at = || format!("{}:{}", path.display(), i + 1);
+        let v: J = serde_json::from_str(&line).map_err(|e| Error::Usage(format!("{}: {e}", at())))?;
         let Some(kind) = v["event"].as_str() else { continue };
-        let st = v["strategy"].as_str().unwrap_or("").to_string();
-        let rep = v["rep"].as_u64().unwrap_or(0);
-        let task = v["task"].as_u64().unwrap_or(u64::MAX);
+        if !matches!(kind, "task_arrived" | "step_completed" | "task_finished") {
+            continue;
+        }
+        let missing = |k: &str| Error::Usage(format!("{}: `{kind}` event without a valid `{k}`", at()));
+        let text = |k: &str| v[k].as_str().map(String::from).ok_or_else(|| missing(k));
+        let num = |k: &str| v[k].as_u64().ok_or_else(|| missing(k));
+        let (st, rep, task) = (text("strategy")?, num("rep")?, num("task")?);
         match kind {
             "task_arrived" => {
-                let c = v["class"].as_str().unwrap_or("").to_string();
+                let c = text("class")?;
                 *ev.tasks_by_class.entry(st.clone()).or_default().entry(c.clone()).or_default() += 1;
                 class_of.insert((rep, st, task), c);
             }
             // One entry per execution of a worker step (replicas merged), in order.
             "step_completed" => {
-                let step = v["step"].as_str().unwrap_or("").to_string();
-                let c = class_of.get(&(rep, st.clone(), task)).cloned().unwrap_or_default();
-                let defective = v["defective"].as_bool().unwrap_or(false);
+                let step = text("step")?;
+                let c = class_of.get(&(rep, st.clone(), task)).cloned().ok_or_else(|| missing("task (no task_arrived before)"))?;
+                let defective = v["defective"].as_bool().ok_or_else(|| missing("defective"))?;
                 ev.steps.entry((st, step)).or_default().runs.entry((rep, task)).or_insert_with(|| (c, Vec::new())).1.push(defective);
             }
-            "task_finished" => {
+            _ => {
                 if let Some(root) = v["root_cause"].as_str() {
-                    let c = class_of.get(&(rep, st.clone(), task)).cloned().unwrap_or_default();
+                    let c = class_of.get(&(rep, st.clone(), task)).cloned().ok_or_else(|| missing("task (no task_arrived before)"))?;
                     *ev.steps.entry((st, root.to_string())).or_default().by_class.entry(c).or_default() += 1;
                 }
             }
-            _ => {}
         }
+    }
+    if crate::scenario::hex(&whole.finalize()) != verified_sha256 {
+        return Err(Error::Mismatch(format!("{}: changed while it was being audited; nothing analysed", path.display())));
     }
     Ok(ev)
 }
 
-fn evidence_from_tasks(path: &Path) -> Result<Evidence> {
-    let (h, rows) = read_rows(path)?;
+fn evidence_from_tasks(bytes: &[u8]) -> Result<Evidence> {
+    let (h, rows) = read_rows("tasks.csv", bytes)?;
     let (cs, cc, cr) = (col(&h, "strategy", "tasks.csv")?, col(&h, "class", "tasks.csv")?, col(&h, "root_cause", "tasks.csv")?);
     let mut ev = Evidence { source: "tasks.csv", ..Default::default() };
     for r in &rows {
@@ -292,6 +448,54 @@ fn evidence_from_tasks(path: &Path) -> Result<Evidence> {
         }
     }
     Ok(ev)
+}
+
+/// The result of one test of a step's faults.
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    /// The test did not run (too few faults, one class, no reruns).
+    NotRun(String),
+    /// Evidence of a systematic fault: significant and past every threshold.
+    Systematic { stat: f64, p: f64, what: String, note: String },
+    /// No significant departure from independent errors.
+    Clear(String),
+    /// Significant, but short of a threshold of a systematic fault.
+    Unclear { stat: f64, p: f64, note: String },
+}
+
+impl Outcome {
+    fn note(&self) -> &str {
+        match self {
+            Outcome::NotRun(n) | Outcome::Clear(n) | Outcome::Systematic { note: n, .. } | Outcome::Unclear { note: n, .. } => n,
+        }
+    }
+}
+
+/// The verdict follows from the tests alone: `systematic` when a test says so (the
+/// strongest is cited); `stochastic` when at least one test ran and every test that
+/// ran found independent errors; `undetermined` when a test found a significant pattern
+/// short of a systematic fault's thresholds; `insufficient data` when no test ran.
+fn verdict(tests: &[Outcome]) -> (&'static str, f64, f64, String) {
+    let strongest = tests
+        .iter()
+        .filter_map(|t| match t {
+            Outcome::Systematic { stat, p, what, .. } => Some((*stat, *p, what.clone())),
+            _ => None,
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((stat, p, what)) = strongest {
+        return ("systematic", stat, p, what);
+    }
+    if let Some((stat, p)) = tests.iter().find_map(|t| match t {
+        Outcome::Unclear { stat, p, .. } => Some((*stat, *p)),
+        _ => None,
+    }) {
+        return ("undetermined", stat, p, "a significant pattern, short of the thresholds of a systematic fault".into());
+    }
+    if tests.iter().any(|t| matches!(t, Outcome::Clear(_))) {
+        return ("stochastic", f64::NAN, f64::NAN, "faults spread like independent errors".into());
+    }
+    ("insufficient data", f64::NAN, f64::NAN, "no test could run".into())
 }
 
 /// Tests one step's faults: concentration in a class (chi-square against the class
@@ -309,12 +513,14 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
         evidence: String::new(),
     };
     let Some(se) = ev.steps.get(&(strategy.to_string(), step.to_string())) else {
-        f.evidence =
-            if ev.source.is_empty() { "run with --task-log or --audit for per-task evidence".into() } else { "no faults recorded".into() };
+        f.evidence = if ev.source.is_empty() {
+            "no test could run: run with --task-log or --audit for per-task evidence".into()
+        } else {
+            format!("no test could run: {} records no fault of this step", ev.source)
+        };
         return f;
     };
-    let mut notes = Vec::new();
-    let mut best: Option<(f64, f64, String)> = None;
+    let mut tests = Vec::new();
     // Test 1: class concentration beyond what difficulty explains. Under stochastic
     // errors the expected number of faults of a class is proportional to its exposure
     // (executions of the step, from the trail; else tasks) times its difficulty, which
@@ -339,7 +545,11 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
     let weight = |c: &str, n: f64| n * ev.difficulty.get(c).copied().unwrap_or(1.0);
     let total_w: f64 = exposure.iter().map(|(c, e)| weight(c, e.0)).sum();
     let total: u64 = exposure.values().map(|e| e.1).sum();
-    if exposure.len() >= 2 && total >= MIN_FAULTS && total_w > 0.0 {
+    if exposure.len() < 2 {
+        tests.push(Outcome::NotRun("concentration: one task class only".into()));
+    } else if total < MIN_FAULTS || total_w <= 0.0 {
+        tests.push(Outcome::NotRun(format!("concentration: fewer than {MIN_FAULTS} {what}")));
+    } else {
         let (mut chi2, mut df, mut top) = (0.0, 0usize, (0.0, String::new()));
         for (c, e) in &exposure {
             let expect = total as f64 * weight(c, e.0) / total_w;
@@ -356,17 +566,24 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
         // Difficulty-adjusted fault rate of the top class over that of all other classes.
         let rest = (total - o) as f64 / (total_w - wc).max(f64::MIN_POSITIVE);
         let ratio = if rest > 0.0 { (o as f64 / wc.max(f64::MIN_POSITIVE)) / rest } else { f64::INFINITY };
-        notes.push(format!(
-            "class `{}`: {o} of {total} {what}, a difficulty-adjusted rate {ratio:.1}x that of the other classes; chi2 = {chi2:.1}, p = {p:.2e}",
-            top.1
-        ));
         let class_rate = o as f64 / exposure.get(&top.1).map(|e| e.0).unwrap_or(0.0).max(1.0);
-        if p < ALPHA && ratio >= CONCENTRATION && class_rate >= MAJORITY_WRONG {
-            best = Some((chi2, p, format!("concentrated in class `{}`", top.1)));
+        let note = format!(
+            "concentration: class `{}` has {o} of {total} {what}, a difficulty-adjusted rate {ratio:.1}x that of the other classes, \
+             wrong on {:.0}% of its runs; chi2 = {chi2:.1}, p = {p:.2e}",
+            top.1,
+            100.0 * class_rate
+        );
+        tests.push(if p.is_nan() || p >= ALPHA {
+            Outcome::Clear(note)
+        } else if ratio >= CONCENTRATION && class_rate >= MAJORITY_WRONG {
+            Outcome::Systematic { stat: chi2, p, what: format!("concentrated in class `{}`", top.1), note }
         } else {
-            f.statistic = chi2;
-            f.p_value = p;
-        }
+            let note = format!(
+                "{note} (significant, but a systematic fault needs >= {CONCENTRATION}x and >= {:.0}% wrong)",
+                100.0 * MAJORITY_WRONG
+            );
+            Outcome::Unclear { stat: chi2, p, note }
+        });
     }
     // Test 2: persistence on the same task. A stochastic error is a fresh draw on every
     // run, so after a defective run the next run of the same step on the same task is
@@ -377,7 +594,6 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
         e.0 += runs.len() as u64;
         e.1 += runs.iter().filter(|d| **d).count() as u64;
     }
-    let d_sum: u64 = rate.values().map(|r| r.1).sum();
     let (mut pairs, mut repeats, mut expected) = (0u64, 0u64, 0.0f64);
     for (c, runs) in se.runs.values() {
         let (n, d) = rate[c.as_str()];
@@ -392,34 +608,56 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
             }
         }
     }
-    if pairs > 0 {
+    if pairs == 0 {
+        let why = match (se.runs.is_empty(), ev.source) {
+            (true, "events.jsonl") => "the trail records no per-run result of this step",
+            (true, _) => "no per-run evidence (run with --audit)",
+            _ => "no rerun after a defective run",
+        };
+        tests.push(Outcome::NotRun(format!("persistence: {why}")));
+    } else {
         let p = if repeats == 0 { 1.0 } else { Poisson::new(expected.max(1e-12)).map(|d| d.sf(repeats - 1)).unwrap_or(f64::NAN) };
-        notes.push(format!("defective again on {repeats} of {pairs} reruns after a defective run vs {expected:.1} expected from its defect rate; p = {p:.2e}"));
-        if p < ALPHA && repeats >= 3 && best.as_ref().is_none_or(|b| p < b.1) {
-            best = Some((repeats as f64, p, "the same tasks are defective at this step on every rerun".into()));
+        let note = format!(
+            "persistence: defective again on {repeats} of {pairs} reruns after a defective run vs {expected:.1} expected from its defect rate; p = {p:.2e}"
+        );
+        tests.push(if p.is_nan() || p >= ALPHA {
+            Outcome::Clear(note)
+        } else if repeats >= 3 {
+            Outcome::Systematic {
+                stat: repeats as f64,
+                p,
+                what: "the same tasks are defective at this step on rerun after rerun".into(),
+                note,
+            }
+        } else {
+            Outcome::Unclear { stat: repeats as f64, p, note: format!("{note} (significant, but fewer than 3 repeats)") }
+        });
+    }
+    // Persistence compares reruns with the class's own defect rate; a fault tied to a
+    // class sets that rate, so next to a class concentration it cannot tell either way.
+    if matches!(tests.first(), Some(Outcome::Systematic { .. })) {
+        if let Some(Outcome::Clear(n)) = tests.get_mut(1) {
+            n.push_str(" (against the class's own rate, which a fault tied to the class sets: no evidence either way)");
         }
     }
-    match best {
-        Some((stat, p, msg)) => {
-            f.classification = "systematic".into();
-            f.statistic = stat;
-            f.p_value = p;
-            notes.insert(0, msg);
-        }
-        None if root_causes >= MIN_FAULTS || d_sum >= MIN_FAULTS => {
-            f.classification = "stochastic".into();
-            notes.insert(0, "faults spread like independent errors".into());
-        }
-        None => notes.insert(0, format!("fewer than {MIN_FAULTS} faults")),
-    }
-    f.evidence = notes.join("; ");
+    let (class, stat, p, why) = verdict(&tests);
+    f.classification = class.into();
+    f.statistic = stat;
+    f.p_value = p;
+    f.evidence = std::iter::once(why).chain(tests.iter().map(|t| t.note().to_string())).collect::<Vec<_>>().join("; ");
     f
 }
 
 /// `orchsim audit DIR`: prints the report and writes `DIR/audit.csv`.
+///
+/// It first checks the folder against its manifest ([`check`]): a damaged or
+/// mismatched file is an error (exit 1) and nothing is analysed. It reads only the
+/// files the manifest lists. Writing `audit.csv` is skipped, with a note, when the
+/// folder is read-only.
 pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
-    let (ah, agents) = read_rows(&dir.join("agents.csv"))?;
-    let (bh, bus) = read_rows(&dir.join("business_units.csv"))?;
+    let checked = check(dir)?;
+    let (ah, agents) = read_rows("agents.csv", checked.file("agents.csv")?)?;
+    let (bh, bus) = read_rows("business_units.csv", checked.file("business_units.csv")?)?;
     let a = |n: &str| col(&ah, n, "agents.csv");
     let (a_st, a_step, a_agent, a_cost, a_root, a_calls) =
         (a("strategy")?, a("step")?, a("agent")?, a("cost_usd")?, a("root_causes")?, a("calls")?);
@@ -432,23 +670,37 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
             strategies.push(r[a_st].clone());
         }
     }
-    let mut ev = if dir.join("events.jsonl").is_file() {
-        evidence_from_trail(&dir.join("events.jsonl"))?
-    } else if dir.join("tasks.csv").is_file() {
-        evidence_from_tasks(&dir.join("tasks.csv"))?
+    let mut ev = if let Some(t) = &checked.trail {
+        evidence_from_trail(&dir.join("events.jsonl"), &t.sha256)?
+    } else if let Ok(t) = checked.file("tasks.csv") {
+        evidence_from_tasks(t)?
     } else {
         Evidence::default()
     };
-    if let Ok(m) = read_manifest(dir) {
-        for c in m["scenario"]["workload"]["classes"].as_array().into_iter().flatten() {
-            if let Some(name) = c["name"].as_str() {
-                ev.difficulty.insert(name.to_string(), c["difficulty"].as_f64().unwrap_or(1.0));
-            }
-        }
+    // Difficulties from the resolved scenario, whose hash `check` tied to the manifest
+    // (and, with a trail, to its chained header).
+    let runner = manifest_runner(&checked.manifest, dir)?;
+    for c in &runner.loaded().scenario.workload.classes {
+        ev.difficulty.insert(c.name.clone(), c.difficulty);
     }
 
     let usd = |p: i128| crate::economics::Usd(p).to_string();
     let mut out = String::new();
+    match &checked.trail {
+        Some(t) => out.push_str(&format!(
+            "verified: {} files match the manifest; trail of {} lines, final chain hash {}\n",
+            checked.files.len() + 1,
+            t.lines,
+            t.final_hash
+        )),
+        None => out
+            .push_str(&format!("verified: {} files match the manifest (no event trail: run with --audit for one)\n", checked.files.len())),
+    }
+    let note = unlisted_note(&checked);
+    if !note.is_empty() {
+        out.push_str(note.trim_start());
+        out.push('\n');
+    }
     let mut w = report::csv::buffer();
     let header = [
         "section",
@@ -466,17 +718,21 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
         "p_value",
         "evidence",
     ];
-    report::csv::record(&mut w, &header.map(String::from));
+    report::csv::record(&mut w, &header.map(String::from))?;
     let mut rec = |fields: [&str; 14]| report::csv::record(&mut w, &fields.map(String::from));
     let mut findings = Vec::new();
     for st in &strategies {
-        let total: i128 = agents.iter().filter(|r| &r[a_st] == st).map(|r| pico(&r[a_cost])).sum();
+        let mut total: i128 = 0;
+        for r in agents.iter().filter(|r| &r[a_st] == st) {
+            total += pico(&r[a_cost], "agents.csv", "cost_usd")?;
+        }
         let share = |x: i128| if total == 0 { "0".to_string() } else { format!("{:.4}", x as f64 / total as f64) };
-        out.push_str(&format!("\n== {st}: total ${} over all replications\n", usd(total)));
+        out.push_str(&format!("\n== {st}: total {} over all replications\n", money(total)));
         // By business unit.
         let mut by_bu: Vec<(String, u64, u64, i128)> = Vec::new();
         for r in bus.iter().filter(|r| &r[b_st] == st) {
-            let (t, c, x) = (r[b_tasks].parse::<u64>().unwrap_or(0), r[b_correct].parse::<u64>().unwrap_or(0), pico(&r[b_cost]));
+            let f = "business_units.csv";
+            let (t, c, x) = (count(&r[b_tasks], f, "tasks")?, count(&r[b_correct], f, "correct")?, pico(&r[b_cost], f, "cost_usd")?);
             match by_bu.iter_mut().find(|e| e.0 == r[b_bu]) {
                 Some(e) => {
                     e.1 += t;
@@ -486,15 +742,17 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
                 None => by_bu.push((r[b_bu].clone(), t, c, x)),
             }
         }
-        out.push_str(&format!("  {:<24} {:>8} {:>8} {:>16} {:>7}\n", "business unit", "tasks", "correct", "cost USD", "share"));
+        out.push_str(&format!("  {:<24} {:>8} {:>8} {:>14} {:>7}\n", "business unit", "tasks", "correct", "cost", "share"));
         for (bu, t, c, x) in &by_bu {
-            out.push_str(&format!("  {bu:<24} {t:>8} {c:>8} {:>16} {:>6.1}%\n", usd(*x), 100.0 * *x as f64 / total.max(1) as f64));
-            rec(["business_unit", st, bu, "", "", &t.to_string(), &c.to_string(), "", &usd(*x), &share(*x), "", "", "", ""]);
+            out.push_str(&format!("  {bu:<24} {t:>8} {c:>8} {:>14} {:>6.1}%\n", money(*x), 100.0 * *x as f64 / total.max(1) as f64));
+            rec(["business_unit", st, bu, "", "", &t.to_string(), &c.to_string(), "", &usd(*x), &share(*x), "", "", "", ""])?;
         }
         // By step (and agent).
         let mut by_step: Vec<(String, String, u64, u64, i128)> = Vec::new();
         for r in agents.iter().filter(|r| &r[a_st] == st) {
-            let (calls, roots, x) = (r[a_calls].parse::<u64>().unwrap_or(0), r[a_root].parse::<u64>().unwrap_or(0), pico(&r[a_cost]));
+            let f = "agents.csv";
+            let (calls, roots, x) =
+                (count(&r[a_calls], f, "calls")?, count(&r[a_root], f, "root_causes")?, pico(&r[a_cost], f, "cost_usd")?);
             match by_step.iter_mut().find(|e| e.0 == r[a_step]) {
                 Some(e) => {
                     e.2 += calls;
@@ -504,14 +762,14 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
                 None => by_step.push((r[a_step].clone(), r[a_agent].clone(), calls, roots, x)),
             }
         }
-        out.push_str(&format!("  {:<24} {:<18} {:>8} {:>16} {:>7} {:>6}\n", "step", "agent", "calls", "cost USD", "share", "roots"));
+        out.push_str(&format!("  {:<24} {:<18} {:>8} {:>14} {:>7} {:>6}\n", "step", "agent", "calls", "cost", "share", "roots"));
         for (step, agent, calls, roots, x) in &by_step {
             out.push_str(&format!(
-                "  {step:<24} {agent:<18} {calls:>8} {:>16} {:>6.1}% {roots:>6}\n",
-                usd(*x),
+                "  {step:<24} {agent:<18} {calls:>8} {:>14} {:>6.1}% {roots:>6}\n",
+                money(*x),
                 100.0 * *x as f64 / total.max(1) as f64
             ));
-            rec(["step", st, "", step, agent, "", "", &roots.to_string(), &usd(*x), &share(*x), "", "", "", ""]);
+            rec(["step", st, "", step, agent, "", "", &roots.to_string(), &usd(*x), &share(*x), "", "", "", ""])?;
         }
         let mut by_agent: Vec<(String, i128)> = Vec::new();
         for (_, agent, _, _, x) in &by_step {
@@ -521,7 +779,7 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
             }
         }
         for (agent, x) in &by_agent {
-            rec(["agent", st, "", "", agent, "", "", "", &usd(*x), &share(*x), "", "", "", ""]);
+            rec(["agent", st, "", "", agent, "", "", "", &usd(*x), &share(*x), "", "", "", ""])?;
         }
         // Root causes and their nature.
         let faulty: Vec<&(String, String, u64, u64, i128)> = by_step.iter().filter(|e| e.3 > 0).collect();
@@ -546,11 +804,108 @@ pub fn audit(dir: &Path) -> Result<(String, Vec<FaultFinding>)> {
                 &report::fmt_f64(f.statistic),
                 &report::fmt_f64(f.p_value),
                 &f.evidence,
-            ]);
+            ])?;
             findings.push(f);
         }
     }
-    write_atomic(&dir.join("audit.csv"), &report::csv::into_bytes(w))?;
-    out.push_str(&format!("\nwrote {}\n", dir.join("audit.csv").display()));
+    match write_atomic(&dir.join("audit.csv"), &report::csv::into_bytes(w)?) {
+        Ok(()) => out.push_str(&format!("\nwrote {}\n", dir.join("audit.csv").display())),
+        // A read-only folder (an archive, a colleague's results) is still audited.
+        Err(e) => out.push_str(&format!("\nnote: audit.csv not written: {e}\n")),
+    }
     Ok((out, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A small audited run folder, written as `orchsim run --audit --task-log` does.
+    fn folder() -> (tempfile::TempDir, Vec<(String, Vec<u8>)>) {
+        let d = tempfile::tempdir().unwrap();
+        let sets = [("workload.tasks".to_string(), "8".to_string()), ("replications".to_string(), "2".to_string())];
+        let out = Runner::load(None, &sets).unwrap().jobs(1).task_log(true).audit(true).run().unwrap();
+        let plan = crate::commands::RunPlan { audit: true, task_log: true, ..Default::default() };
+        crate::commands::write_run(&plan, out, d.path()).unwrap();
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        files.sort();
+        (d, files)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Any byte of any data file changed, or any cut short: `check` and `audit`
+        /// refuse with an error (never a panic, never an analysis), and the
+        /// untouched folder passes.
+        #[test]
+        fn a_damaged_folder_is_refused_never_analysed(file in 0usize..6, at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+            let (d, files) = folder();
+            prop_assert!(check(d.path()).is_ok());
+            // Every file but the manifest, the root of trust; its checked fields have
+            // their own tests.
+            let data: Vec<&(String, Vec<u8>)> = files.iter().filter(|(n, _)| n != "manifest.json").collect();
+            let (name, good) = data[file % data.len()];
+            let mut bad = good.clone();
+            let i = at.index(bad.len());
+            if cut { bad.truncate(i) } else { bad[i] = byte }
+            std::fs::write(d.path().join(name), &bad).unwrap();
+            let damaged = bad != *good;
+            prop_assert_eq!(check(d.path()).is_err(), damaged, "{}", name);
+            prop_assert_eq!(audit(d.path()).is_err(), damaged, "{}", name);
+        }
+    }
+
+    #[test]
+    fn an_edited_resolved_scenario_is_caught() {
+        let (d, files) = folder();
+        let m = &files.iter().find(|(n, _)| n == "manifest.json").unwrap().1;
+        let text = String::from_utf8(m.clone()).unwrap();
+        let edited = text.replacen("difficulty = ", "difficulty = 9", 1);
+        assert_ne!(edited, text);
+        std::fs::write(d.path().join("manifest.json"), edited).unwrap();
+        let e = check(d.path()).unwrap_err().to_string();
+        assert!(e.contains("scenario_toml does not match"), "{e}");
+    }
+
+    #[test]
+    fn money_is_to_the_cent_or_three_significant_digits() {
+        assert_eq!(money(0), "$0.00");
+        assert_eq!(money(12_345_678_900_000_000), "$12,345.68");
+        assert_eq!(money(-50_000_000_000), "-$0.05");
+        assert_eq!(money(1_004_999_999_999), "$1.00");
+        assert_eq!(money(1_005_000_000_000), "$1.01");
+        assert_eq!(money(123_456_000), "$0.000123");
+        assert_eq!(money(9_990_000_000), "$0.00999");
+    }
+
+    #[test]
+    fn dollar_amounts_parse_exactly_or_fail() {
+        assert_eq!(pico("1.5", "f", "c").unwrap(), 1_500_000_000_000);
+        assert_eq!(pico("-0.000000000001", "f", "c").unwrap(), -1);
+        for bad in ["", "abc", "1.2.3", "1e3", " 1", "1.0000000000001", "-", "1."] {
+            let e = pico(bad, "agents.csv", "cost_usd").unwrap_err();
+            assert!(e.to_string().contains("agents.csv: column `cost_usd`"), "{bad}: {e}");
+        }
+        assert!(count("7", "f", "c").unwrap() == 7 && count("-1", "f", "c").is_err());
+    }
+
+    #[test]
+    fn the_verdict_follows_from_the_tests() {
+        let sys = |p: f64| Outcome::Systematic { stat: 1.0, p, what: format!("p{p}"), note: String::new() };
+        let clear = Outcome::Clear(String::new());
+        let unclear = Outcome::Unclear { stat: 2.0, p: 1e-9, note: String::new() };
+        let none = Outcome::NotRun(String::new());
+        assert_eq!(verdict(&[sys(1e-5), clear.clone()]).0, "systematic");
+        let (_, _, p, what) = verdict(&[sys(1e-5), sys(1e-9)]);
+        assert_eq!((p, what.as_str()), (1e-9, "p0.000000001"), "the strongest test is cited");
+        assert_eq!(verdict(&[clear.clone(), none.clone()]).0, "stochastic");
+        assert_eq!(verdict(&[unclear.clone(), clear.clone()]).0, "undetermined", "a significant pattern is never called stochastic");
+        assert_eq!(verdict(&[sys(1e-4), unclear]).0, "systematic");
+        assert_eq!(verdict(&[none.clone(), none]).0, "insufficient data");
+    }
 }

@@ -41,6 +41,9 @@ pub enum Command {
         /// What `breakeven.csv` follows, as in `sweep --metric`.
         #[arg(long)]
         metric: Option<String>,
+        /// Replace a folder holding other results.
+        #[arg(long)]
+        force: bool,
     },
     /// One input at a time at each end of its range: which inputs move the metric, and
     /// which flip the winner; writes sensitivity.csv.
@@ -151,8 +154,8 @@ fn prices_set(prices: &Option<PathBuf>, sets: &mut Vec<(String, String)>) -> Res
 pub struct RunArgs {
     /// Scenario file (TOML). Without it, the built-in default runs.
     pub scenario: Option<PathBuf>,
-    /// Master seed (overrides `seed`).
-    #[arg(long)]
+    /// Master seed (overrides `seed`), 0 to 9223372036854775807.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Replications (overrides `replications`).
     #[arg(long)]
@@ -173,8 +176,8 @@ pub struct RunArgs {
     /// Output folder [default: output/NAME/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    /// Worker threads [default: one per core], at most 1024. Never changes the results.
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
     pub jobs: usize,
     /// Also write the event trail `events.jsonl`.
     #[arg(long)]
@@ -188,6 +191,10 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder even if it holds other results (another scenario's
+    /// run, or a sweep). Without it such a folder is left alone (exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `orchsim sweep`.
@@ -212,14 +219,14 @@ pub struct SweepArgs {
     /// Tasks per replication (overrides `workload.tasks`).
     #[arg(long)]
     pub tasks: Option<u64>,
-    /// Master seed (overrides `seed`).
-    #[arg(long)]
+    /// Master seed (overrides `seed`), 0 to 9223372036854775807.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Output folder [default: output/NAME-sweep/, NAME being the scenario's name].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    /// Worker threads [default: one per core], at most 1024. Never changes the results.
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
     pub jobs: usize,
     /// What the summary, breakeven.csv and the charts follow [default: cost_per_success_usd].
     #[arg(long, value_name = "METRIC")]
@@ -236,6 +243,10 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the output folder even if it holds other results (another scenario's
+    /// run, or a sweep). Without it such a folder is left alone (exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `orchsim horizon`.
@@ -305,6 +316,16 @@ fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>,
     Ok(sets)
 }
 
+use crate::experiment::MAX_JOBS;
+
+fn jobs_in_range(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("`{s}` is not a whole number"))?;
+    if n > MAX_JOBS {
+        return Err(format!("at most {MAX_JOBS} (0 = one per core)"));
+    }
+    Ok(n)
+}
+
 /// Parses `K/N` with `0 <= K < N`.
 pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
     let err = || Error::Usage(format!("--shard {s:?}: expected K/N with 0 <= K < N, e.g. --shard 0/4"));
@@ -329,6 +350,7 @@ impl SweepArgs {
             jobs: self.jobs,
             shard: self.shard.as_deref().map(parse_shard).transpose()?,
             resume: self.resume,
+            force: self.force,
             charts: !self.no_charts,
             quiet: self.quiet,
             command,
@@ -416,6 +438,7 @@ impl RunArgs {
             task_log: self.task_log,
             charts: !self.no_charts,
             quiet: self.quiet,
+            force: self.force,
             command,
         })
     }
@@ -426,8 +449,8 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(a) => commands::run(&a.plan(argv)?),
         Command::Sweep(a) => crate::sweep::run(&a.plan(argv)?).map(|_| ()),
-        Command::Merge { dirs, out, no_charts, metric } => {
-            crate::sweep::merge(&dirs, &out, &argv, !no_charts, crate::sweep::metric_of(metric.as_deref())?)?;
+        Command::Merge { dirs, out, no_charts, metric, force } => {
+            crate::sweep::merge(&dirs, &out, &argv, !no_charts, crate::sweep::metric_of(metric.as_deref())?, force)?;
             crate::sayln!("merged {} folders into {}", dirs.len(), out.display())
         }
         Command::Replay { dir, verify_only } => {

@@ -116,8 +116,14 @@ fn reduce(w: WorldResult, replication: u32, strategy: usize, trail: Option<PathB
     }
 }
 
-/// Builds a rayon pool of `jobs` threads (0 = one per core).
+/// The most worker threads a pool has.
+pub const MAX_JOBS: usize = 1024;
+
+/// Builds a rayon pool of `jobs` threads (0 = one per core, at most [`MAX_JOBS`]).
 pub fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    if jobs > MAX_JOBS {
+        return Err(Error::Usage(format!("--jobs {jobs}: at most {MAX_JOBS} worker threads (0 = one per core)")));
+    }
     rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))
 }
 

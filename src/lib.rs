@@ -25,8 +25,9 @@
 //! [`experiment`] (worlds on rayon) -> [`workflow`] (one world per replication and
 //! strategy, on the [`engine`]) -> [`economics`] (ledger, metrics) -> [`report`] (CSV,
 //! manifest, charts, trail). [`analysis`] turns per-replication results into decisions:
-//! paired comparisons, verdicts, break-evens and sensitivity. The binary ([`cli`]) is a
-//! thin layer over [`commands`].
+//! paired comparisons, verdicts, break-evens and sensitivity. [`runner::Runner`] is the
+//! library's entry point: a scenario in, results out. The binary ([`cli`]) is a thin
+//! layer over [`commands`], which write those results into output folders.
 //!
 //! ```text
 //! task --> research --> verification --> summarization --> formatting --> quality check --> delivered
@@ -35,14 +36,10 @@
 //! ```
 //!
 //! ```
-//! use orchsim::{commands::{RunPlan, compute_run}, economics::metrics::metric_index};
+//! use orchsim::{economics::metrics::metric_index, runner::Runner};
 //! # fn main() -> Result<(), orchsim::Error> {
-//! let plan = RunPlan {
-//!     sets: vec![("workload.tasks".into(), "50".into()), ("replications".into(), "2".into())],
-//!     jobs: 1,
-//!     ..RunPlan::default()
-//! };
-//! let out = compute_run(&plan, &|| {}, std::path::Path::new("."))?; // the built-in default
+//! let sets = [("workload.tasks".to_string(), "50".to_string()), ("replications".to_string(), "2".to_string())];
+//! let out = Runner::load(None, &sets)?.jobs(1).run()?; // None: the built-in default
 //! let cps = metric_index("cost_per_task_usd").unwrap();
 //! let single = &out.run.units[0];                     // replication 0, first strategy
 //! assert_eq!(out.loaded.scenario.strategies[single.strategy].name, "single");
@@ -65,6 +62,7 @@ pub mod experiment;
 pub mod horizon;
 pub mod model;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod sweep;
 pub mod traces;

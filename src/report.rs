@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod csv;
+pub mod folder;
 pub mod manifest;
 pub mod table;
 pub mod trail;
@@ -29,6 +30,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
+    folder::kill_point(name);
     Ok(())
 }
 
@@ -72,8 +74,11 @@ pub fn remove_stale(dir: &Path, keep: &[&str]) -> Result<()> {
     };
     for name in OUTPUTS.iter().filter(|n| !keep.contains(n)) {
         let p = dir.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
         match *name {
-            "charts" | "parts" if p.is_dir() => {
+            // A link is removed, never followed.
+            _ if meta.file_type().is_symlink() => rm(&p)?,
+            "charts" | "parts" if meta.is_dir() => {
                 for e in std::fs::read_dir(&p).map_err(|e| Error::io(&p, e))?.flatten() {
                     let f = e.file_name().to_string_lossy().into_owned();
                     let ours = if *name == "charts" {
@@ -81,14 +86,15 @@ pub fn remove_stale(dir: &Path, keep: &[&str]) -> Result<()> {
                     } else {
                         f.starts_with("point-") && f.ends_with(".csv")
                     };
-                    if ours || (f.starts_with('.') && f.contains(".tmp-")) {
+                    let is_file = e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
+                    if is_file && (ours || (f.starts_with('.') && f.contains(".tmp-"))) {
                         rm(&e.path())?;
                     }
                 }
                 // Gone if it held only our files.
                 let _ = std::fs::remove_dir(&p);
             }
-            _ if p.is_file() => rm(&p)?,
+            _ if meta.is_file() => rm(&p)?,
             _ => {}
         }
     }
@@ -104,6 +110,51 @@ pub fn fmt_f64(x: f64) -> String {
     } else {
         format!("{x}")
     }
+}
+
+/// Writes text to standard output. A closed pipe (`orchsim models | head -1`) comes
+/// back as an I/O error that `main` treats as success, instead of a panic.
+pub fn say(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::io("<stdout>", e))
+}
+
+/// [`say`] with `format!` arguments and a newline.
+#[macro_export]
+macro_rules! sayln {
+    ($($arg:tt)*) => { $crate::report::say(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+/// A progress bar on stderr, drawn only on a terminal and when not quiet.
+pub fn progress_bar(len: u64, quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{rate}}, {{eta}} left)"))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let r = s.per_sec();
+            let _ = if r >= 10.0 { write!(w, "{r:.0}/s") } else { write!(w, "{r:.1}/s") };
+        });
+    bar.set_style(style);
+    bar
+}
+
+/// (Re)draws the charts of a run or sweep folder from its files alone.
+pub fn plot(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    use charts::ChartError as C;
+    // A sweep's charts follow the metric its manifest records (`sweep --metric`).
+    let metric = crate::analysis::recorded_metric(dir).unwrap_or_else(|| charts::DEFAULT_METRIC.to_string());
+    charts::render_dir_for(dir, &metric).map_err(|e| match e {
+        C::NoData { .. } => Error::Usage(format!("{e}: not a run or sweep folder")),
+        // Unreadable or malformed input files are invalid input (exit 2).
+        C::Csv { .. } | C::MissingColumn { .. } | C::BadNumber { .. } | C::BadValue { .. } | C::Invalid { .. } | C::Json { .. } => {
+            Error::Usage(format!("charts: {e}"))
+        }
+        e => Error::Other(format!("charts: {e}")),
+    })
 }
 
 /// SHA-256 of bytes, hex.

@@ -19,7 +19,7 @@ use crate::error::{Diagnostic, Error, Result};
 use crate::experiment::{pool, run_unit};
 use crate::model::Scenario;
 use crate::report::csv::{buffer, into_bytes, record, replication_fields, stat_fields};
-use crate::report::{sha256_hex, write_atomic};
+use crate::report::{folder, sha256_hex, write_atomic};
 use crate::scenario::{self, Node, Value, overrides, to_toml_string, tree::parse_value};
 use crate::workflow::WorldOptions;
 
@@ -49,6 +49,8 @@ pub struct SweepPlan {
     pub shard: Option<(u64, u64)>,
     /// Keep the points already in the output folder.
     pub resume: bool,
+    /// Replace a folder holding other results (a run, or a different sweep).
+    pub force: bool,
     /// Draw charts.
     pub charts: bool,
     /// Print nothing but errors.
@@ -131,6 +133,9 @@ fn axes_from_tree(tree: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<A
     axes
 }
 
+/// The largest grid a sweep runs.
+pub const MAX_POINTS: usize = 1_000_000;
+
 /// A validated sweep, ready to run.
 #[derive(Debug)]
 pub struct Prepared {
@@ -170,10 +175,10 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared> {
     if axes.is_empty() {
         return Err(Error::Usage(format!("{file}: nothing to sweep: give --vary PATH=SPEC or a [sweep.vary] table")));
     }
-    let n_points: usize = axes.iter().map(|a| a.values.len()).product();
-    if n_points > 1_000_000 {
-        return Err(Error::Usage(format!("the grid has {n_points} points; at most 1000000")));
-    }
+    let n_points = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len())).filter(|n| *n <= MAX_POINTS).ok_or_else(|| {
+        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+        Error::Usage(format!("the grid has {} points; at most {MAX_POINTS}", sizes.join(" x ")))
+    })?;
     let mut points = Vec::with_capacity(n_points);
     for p in 0..n_points {
         let values = grid_values(&axes, p);
@@ -256,34 +261,31 @@ fn header(axes: &[String]) -> Vec<String> {
 pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let metric = metric_of(plan.metric.as_deref())?;
     let prep = prepare(plan)?;
-    let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sweep", prep.base.scenario.name)));
+    let name = &prep.base.scenario.name;
+    let out = folder::choose(plan.out.as_deref(), name, || PathBuf::from("output").join(format!("{name}-sweep")))?;
     let parts = out.join("parts");
     let plan_path = out.join("sweep_plan.json");
-    if !plan_path.exists() {
-        crate::commands::refuse_other_kind(&out, "manifest.json", "a run")?;
-    }
-    if plan.resume {
-        if let Ok(old) = std::fs::read(&plan_path) {
-            if old != prep.plan_json {
-                return Err(Error::Usage(format!(
-                    "{}: holds a different sweep (scenario, grid, replications or version differ); remove it or drop --resume",
-                    out.display()
-                )));
-            }
-        }
-    }
-    // A fresh sweep keeps nothing; a resumed one keeps its plan and computed points.
-    let keep: &[&str] = if plan.resume { &["parts", "sweep_plan.json"] } else { &[] };
-    if out.exists() {
-        crate::report::remove_stale(&out, keep)?;
+    // One writer at a time; a folder of other results is left alone unless --force.
+    // The same plan's points are the same bytes, so a rerun or a resume of it only ever
+    // rewrites a file with its own content: the folder is never a mix of two sweeps.
+    let _lock = folder::lock(&out)?;
+    let mine = folder::Holds::Sweep(prep.plan_json.clone());
+    folder::claim(&out, &mine, plan.force)?;
+    folder::clean_leftovers(&out)?;
+    if out.exists() && folder::holds(&out) != mine {
+        crate::report::remove_stale(&out, &[])?;
     }
     std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
     // Temporary files of a killed run are never read; tidy them away.
     for dir in [&out, &parts] {
+        // Never through a link: its target is not orchsim's to tidy.
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
         for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.contains(".tmp-") {
-                let _ = std::fs::remove_file(e.path());
+                folder::remove_tree(&e.path())?;
             }
         }
     }
@@ -293,7 +295,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let mine: Vec<usize> = (0..n).filter(|p| plan.shard.is_none_or(|(k, m)| *p as u64 % m == k)).collect();
     let todo: Vec<usize> =
         mine.iter().copied().filter(|&p| !(plan.resume && read_part(&parts.join(part_name(p)), &axis_paths, p).is_ok())).collect();
-    let bar = crate::commands::progress_bar(todo.len() as u64, plan.quiet, "points");
+    let bar = crate::report::progress_bar(todo.len() as u64, plan.quiet, "points");
     let pool = pool(plan.jobs)?;
     let results: Vec<Result<()>> = pool.install(|| {
         todo.par_iter()
@@ -301,15 +303,18 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
                 let (values, sc) = &prep.points[p];
                 let units: Vec<(u32, usize)> = (0..sc.replications).flat_map(|r| (0..sc.strategies.len()).map(move |s| (r, s))).collect();
                 let results: Vec<_> = units.par_iter().map(|&(r, s)| run_unit(sc, r, s, WorldOptions::default())).collect();
-                let mut w = buffer();
-                record(&mut w, &header(&axis_paths));
-                for u in &results {
-                    let mut f = vec![p.to_string()];
-                    f.extend(values.iter().map(cell));
-                    f.extend(replication_fields(sc, u));
-                    record(&mut w, &f);
-                }
-                let r = write_atomic(&parts.join(part_name(p)), &into_bytes(w));
+                let bytes = (|| {
+                    let mut w = buffer();
+                    record(&mut w, &header(&axis_paths))?;
+                    for u in &results {
+                        let mut f = vec![p.to_string()];
+                        f.extend(values.iter().map(cell));
+                        f.extend(replication_fields(sc, u));
+                        record(&mut w, &f)?;
+                    }
+                    into_bytes(w)
+                })();
+                let r = bytes.and_then(|b| write_atomic(&parts.join(part_name(p)), &b));
                 bar.inc(1);
                 r
             })
@@ -332,7 +337,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     }
     let summary = assemble(&out, &prep.plan_json, &plan.command, metric)?;
     if plan.charts {
-        crate::commands::plot(&out)?;
+        crate::report::plot(&out)?;
     }
     if !plan.quiet {
         crate::sayln!(
@@ -379,19 +384,19 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String], metric: usize)
     let n = plan["points"].as_u64().unwrap_or(0) as usize;
     let parts = out.join("parts");
     let mut reps = buffer();
-    record(&mut reps, &header(&axes));
+    record(&mut reps, &header(&axes))?;
     let mut sweep = buffer();
     let mut h = vec!["point".to_string()];
     h.extend(axes.iter().cloned());
     h.extend(["strategy", "metric", "mean", "std", "ci95_low", "ci95_high", "replications"].map(String::from));
-    record(&mut sweep, &h);
+    record(&mut sweep, &h)?;
     let first_metric = 1 + axes.len() + 3;
     let mut all_rows = Vec::new();
     for p in 0..n {
         let rows = read_part(&parts.join(part_name(p)), &axes, p)?;
         let mut by_strategy: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
         for r in &rows {
-            record(&mut reps, r);
+            record(&mut reps, r)?;
             let s = &r[first_metric - 1];
             match by_strategy.iter_mut().find(|(n, _)| n == s) {
                 Some((_, v)) => v.push(r),
@@ -401,21 +406,33 @@ pub fn assemble(out: &Path, plan_json: &[u8], command: &[String], metric: usize)
         let key: Vec<String> = rows[0][..1 + axes.len()].to_vec();
         for (s, rs) in &by_strategy {
             for (m, name) in METRICS.iter().enumerate() {
-                let vals: Vec<f64> = rs.iter().map(|r| r[first_metric + m].parse::<f64>().unwrap_or(f64::NAN)).collect();
+                let vals = rs
+                    .iter()
+                    .map(|r| {
+                        let v = &r[first_metric + m];
+                        v.parse::<f64>().map_err(|_| {
+                            Error::Usage(format!(
+                                "{}: replication {}, column `{name}`: {v:?} is not a number",
+                                parts.join(part_name(p)).display(),
+                                r[first_metric - 3]
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<f64>>>()?;
                 let mut f = key.clone();
                 f.push(s.clone());
                 f.push(name.to_string());
                 f.extend(stat_fields(&stat(&vals)));
-                record(&mut sweep, &f);
+                record(&mut sweep, &f)?;
             }
         }
         all_rows.extend(rows);
     }
     let found = crate::analysis::breakeven::Sweep::from_rows(&axes, &all_rows);
     let files = [
-        ("sweep.csv", into_bytes(sweep)),
-        ("sweep_replications.csv", into_bytes(reps)),
-        ("breakeven.csv", crate::analysis::breakeven::csv(&found, metric)),
+        ("sweep.csv", into_bytes(sweep)?),
+        ("sweep_replications.csv", into_bytes(reps)?),
+        ("breakeven.csv", crate::analysis::breakeven::csv(&found, metric)?),
     ];
     let mut digests = BTreeMap::new();
     for (name, bytes) in &files {
@@ -448,7 +465,7 @@ fn seed_of(plan: &J) -> J {
 }
 
 /// `orchsim merge`: combines the part files of shard folders into one sweep folder.
-pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool, metric: usize) -> Result<()> {
+pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool, metric: usize, force: bool) -> Result<()> {
     let mut plan: Option<Vec<u8>> = None;
     for d in dirs {
         let p = d.join("sweep_plan.json");
@@ -465,10 +482,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool, met
     if dirs.iter().any(|d| d.canonicalize().ok() == out.canonicalize().ok() && out.exists()) {
         return Err(Error::Usage(format!("merge: --out {} must not be one of the shard folders", out.display())));
     }
-    if out.exists() {
-        if !out.join("sweep_plan.json").exists() {
-            crate::commands::refuse_other_kind(out, "manifest.json", "a run")?;
-        }
+    let out = &folder::target(out)?;
+    let _lock = folder::lock(out)?;
+    let mine = folder::Holds::Sweep(plan.clone());
+    folder::claim(out, &mine, force)?;
+    folder::clean_leftovers(out)?;
+    if out.exists() && folder::holds(out) != mine {
         crate::report::remove_stale(out, &[])?;
     }
     let v: J = serde_json::from_slice(&plan).map_err(|e| Error::Other(format!("sweep_plan.json: {e}")))?;
@@ -507,7 +526,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command: &[String], charts: bool, met
     write_atomic(&out.join("sweep_plan.json"), &plan)?;
     assemble(out, &plan, command, metric)?;
     if charts {
-        crate::commands::plot(out)?;
+        crate::report::plot(out)?;
     }
     Ok(())
 }

@@ -198,15 +198,15 @@ pub fn breakevens(sweep: &Sweep, m: usize) -> Vec<Breakeven> {
 }
 
 /// `breakeven.csv`.
-pub fn csv(sweep: &Sweep, m: usize) -> Vec<u8> {
+pub fn csv(sweep: &Sweep, m: usize) -> crate::error::Result<Vec<u8>> {
     use crate::report::csv::{buffer, into_bytes, record};
     let mut w = buffer();
-    record(&mut w, &HEADER.map(String::from));
+    record(&mut w, &HEADER.map(String::from))?;
     for b in breakevens(sweep, m) {
         record(
             &mut w,
             &[b.axis, b.a, b.b, b.metric.to_string(), fmt_f64(b.value), fmt_f64(b.ci95_low), fmt_f64(b.ci95_high), b.other_axes],
-        );
+        )?;
     }
     into_bytes(w)
 }

@@ -90,10 +90,10 @@ pub fn comparisons(samples: &Samples, baseline: usize) -> Vec<Comparison> {
 }
 
 /// `comparisons.csv`.
-pub fn csv(samples: &Samples, baseline: usize) -> Vec<u8> {
+pub fn csv(samples: &Samples, baseline: usize) -> crate::error::Result<Vec<u8>> {
     use crate::report::csv::{buffer, into_bytes, record};
     let mut w = buffer();
-    record(&mut w, &HEADER.map(String::from));
+    record(&mut w, &HEADER.map(String::from))?;
     for c in comparisons(samples, baseline) {
         let p = &c.paired;
         record(
@@ -109,7 +109,7 @@ pub fn csv(samples: &Samples, baseline: usize) -> Vec<u8> {
                 fmt_f64(p.p_better),
                 p.n.to_string(),
             ],
-        );
+        )?;
     }
     into_bytes(w)
 }

@@ -167,10 +167,10 @@ pub fn winner(an: &Analysis, c: &Case) -> Option<usize> {
 
 /// `sensitivity.csv`: the base rows (`input` and `side` = `base`), then per input its
 /// low and high rows; per case one row per strategy, then the compared difference.
-pub fn csv(an: &Analysis) -> Vec<u8> {
+pub fn csv(an: &Analysis) -> Result<Vec<u8>> {
     use crate::report::csv::{buffer, into_bytes, record};
     let mut w = buffer();
-    record(&mut w, &HEADER.map(String::from));
+    record(&mut w, &HEADER.map(String::from))?;
     for c in &an.cases {
         let mut row = |strategy: String, (mean, lo, hi): (f64, f64, f64)| {
             record(
@@ -188,10 +188,10 @@ pub fn csv(an: &Analysis) -> Vec<u8> {
             )
         };
         for (s, name) in c.samples.strategies.iter().enumerate() {
-            row(name.clone(), level(c, s, an.metric));
+            row(name.clone(), level(c, s, an.metric))?;
         }
         if let Some((a, b)) = an.compare {
-            row(diff_name(&c.samples.strategies[a], &c.samples.strategies[b]), diff(c, a, b, an.metric));
+            row(diff_name(&c.samples.strategies[a], &c.samples.strategies[b]), diff(c, a, b, an.metric))?;
         }
     }
     into_bytes(w)
@@ -335,9 +335,10 @@ pub fn analyse(plan: &SensitivityPlan, base: &scenario::Loaded, progress: &(dyn 
 pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let loaded = scenario::load(Some(&plan.scenario), &plan.sets)?;
     let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sensitivity", loaded.scenario.name)));
-    // Its manifest must not replace a run's or a sweep's.
-    crate::commands::refuse_other_kind(&out, "summary.csv", "a run")?;
-    crate::commands::refuse_other_kind(&out, "sweep_plan.json", "a sweep")?;
+    // One writer per folder, and never over a run's or a sweep's results.
+    let out = crate::report::folder::target(&out)?;
+    let _lock = crate::report::folder::lock(&out)?;
+    crate::report::folder::claim(&out, &crate::report::folder::Holds::Run(format!("sensitivity:{}", loaded.scenario.name)), false)?;
     let sc = &loaded.scenario;
     let n_inputs = if plan.ranges.is_empty() {
         assumptions(&loaded.tree, &loaded.source.file).map(|v| v.len()).unwrap_or(0)
@@ -348,13 +349,14 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let bar = crate::commands::progress_bar(worlds, plan.quiet, "worlds");
     let an = analyse(plan, &loaded, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    let bytes = csv(&an);
+    let bytes = csv(&an)?;
     crate::report::write_atomic(&out.join("sensitivity.csv"), &bytes)?;
     // What the tornado chart follows, for `orchsim plot` (under `options`), and what ran.
     let names = &an.cases[0].samples.strategies;
     let manifest = serde_json::json!({
         "orchsim_version": env!("CARGO_PKG_VERSION"),
         "kind": "sensitivity",
+        "scenario_name": sc.name,
         "scenario_file": loaded.source.file,
         "resolved_scenario_sha256": crate::report::sha256_hex(scenario::to_toml_string(&loaded.tree).as_bytes()),
         "seed": sc.seed,

@@ -74,6 +74,10 @@ pub fn files(spec: &super::HorizonSpec, r: &HorizonResult) -> Result<Vec<(String
 pub fn command(plan: &HorizonPlan) -> Result<()> {
     let (loaded, spec) = load(plan)?;
     let out = plan.out.clone().unwrap_or_else(|| Path::new("output").join(format!("{}-horizon", loaded.scenario.name)));
+    // One writer per folder, and never over another command's results.
+    let out = report::folder::target(&out)?;
+    let _lock = report::folder::lock(&out)?;
+    report::folder::claim(&out, &report::folder::Holds::Run(format!("horizon:{}", loaded.scenario.name)), false)?;
     let started = std::time::Instant::now();
     let r = run(&loaded, &spec, &plan.adopt_at, plan.jobs)?;
     let elapsed = started.elapsed();
@@ -85,7 +89,7 @@ pub fn command(plan: &HorizonPlan) -> Result<()> {
         digests.push((name.clone(), report::sha256_hex(bytes)));
     }
     let options = json!({ "adopt_at": plan.adopt_at, "kind": "horizon" });
-    let manifest = report::manifest::build(&loaded, &plan.command, options, &digests, json!({}));
+    let manifest = report::manifest::build(&loaded, &plan.command, options, &digests, json!({ "kind": "horizon" }));
     write_atomic(&out.join("manifest.json"), &manifest)?;
     if plan.charts {
         super::charts::draw(&out, &spec, &r)?;

@@ -4,6 +4,7 @@
 
 use super::fmt_f64;
 use crate::economics::metrics::{METRIC, METRICS, Stat, stat};
+use crate::error::{Error, Result};
 use crate::experiment::{RunResult, UnitResult};
 use crate::model::Scenario;
 
@@ -11,13 +12,14 @@ fn writer() -> ::csv::Writer<Vec<u8>> {
     ::csv::WriterBuilder::new().terminator(::csv::Terminator::Any(b'\n')).from_writer(Vec::new())
 }
 
-fn finish(w: ::csv::Writer<Vec<u8>>) -> Vec<u8> {
-    // Writing to a Vec cannot fail.
-    w.into_inner().unwrap_or_default()
+fn finish(w: ::csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
+    w.into_inner().map_err(|e| Error::Other(format!("CSV: {}", e.error())))
 }
 
-fn rec(w: &mut ::csv::Writer<Vec<u8>>, fields: &[String]) {
-    let _ = w.write_record(fields);
+/// A record is refused (not dropped) when it has another number of fields than the
+/// header: that would be a bug, reported as such.
+fn rec(w: &mut ::csv::Writer<Vec<u8>>, fields: &[String]) -> Result<()> {
+    w.write_record(fields).map_err(|e| Error::Other(format!("CSV: {e}")))
 }
 
 /// Header of `summary.csv`.
@@ -42,25 +44,25 @@ pub fn stat_fields(s: &Stat) -> [String; 5] {
 }
 
 /// `summary.csv`.
-pub fn summary(sc: &Scenario, run: &RunResult) -> Vec<u8> {
+pub fn summary(sc: &Scenario, run: &RunResult) -> Result<Vec<u8>> {
     let mut w = writer();
-    rec(&mut w, &SUMMARY_HEADER.map(String::from));
+    rec(&mut w, &SUMMARY_HEADER.map(String::from))?;
     for (strategy, metric, s) in summary_stats(sc, run) {
         let mut f = vec![strategy, metric.to_string()];
         f.extend(stat_fields(&s));
-        rec(&mut w, &f);
+        rec(&mut w, &f)?;
     }
     finish(w)
 }
 
 /// `replications.csv`.
-pub fn replications(sc: &Scenario, run: &RunResult) -> Vec<u8> {
+pub fn replications(sc: &Scenario, run: &RunResult) -> Result<Vec<u8>> {
     let mut w = writer();
     let mut h = vec!["replication".to_string(), "seed".into(), "strategy".into()];
     h.extend(METRICS.iter().map(|m| m.to_string()));
-    rec(&mut w, &h);
+    rec(&mut w, &h)?;
     for u in &run.units {
-        rec(&mut w, &replication_fields(sc, u));
+        rec(&mut w, &replication_fields(sc, u))?;
     }
     finish(w)
 }
@@ -90,12 +92,12 @@ pub fn buffer() -> ::csv::Writer<Vec<u8>> {
 }
 
 /// Writes one record.
-pub fn record(w: &mut ::csv::Writer<Vec<u8>>, fields: &[String]) {
+pub fn record(w: &mut ::csv::Writer<Vec<u8>>, fields: &[String]) -> Result<()> {
     rec(w, fields)
 }
 
 /// Finishes a writer into bytes.
-pub fn into_bytes(w: ::csv::Writer<Vec<u8>>) -> Vec<u8> {
+pub fn into_bytes(w: ::csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
     finish(w)
 }
 
@@ -117,9 +119,9 @@ pub const AGENTS_HEADER: [&str; 13] = [
 ];
 
 /// `agents.csv`: one row per ledger row (steps, then orchestrator, platform, escalation).
-pub fn agents(sc: &Scenario, run: &RunResult) -> Vec<u8> {
+pub fn agents(sc: &Scenario, run: &RunResult) -> Result<Vec<u8>> {
     let mut w = writer();
-    rec(&mut w, &AGENTS_HEADER.map(String::from));
+    rec(&mut w, &AGENTS_HEADER.map(String::from))?;
     for u in &run.units {
         for (step, agent, r) in &u.rows {
             rec(
@@ -139,16 +141,16 @@ pub fn agents(sc: &Scenario, run: &RunResult) -> Vec<u8> {
                     r.defects_caught.to_string(),
                     r.root_causes.to_string(),
                 ],
-            );
+            )?;
         }
     }
     finish(w)
 }
 
 /// `business_units.csv`.
-pub fn business_units(sc: &Scenario, run: &RunResult) -> Vec<u8> {
+pub fn business_units(sc: &Scenario, run: &RunResult) -> Result<Vec<u8>> {
     let mut w = writer();
-    rec(&mut w, &["replication", "strategy", "business_unit", "tasks", "correct", "cost_usd"].map(String::from));
+    rec(&mut w, &["replication", "strategy", "business_unit", "tasks", "correct", "cost_usd"].map(String::from))?;
     for u in &run.units {
         for (b, s) in u.bus.iter().enumerate() {
             rec(
@@ -161,14 +163,14 @@ pub fn business_units(sc: &Scenario, run: &RunResult) -> Vec<u8> {
                     s.correct.to_string(),
                     s.cost.to_string(),
                 ],
-            );
+            )?;
         }
     }
     finish(w)
 }
 
 /// `tasks.csv` (with `--task-log`), rows in task order within each world.
-pub fn tasks(sc: &Scenario, run: &RunResult) -> Vec<u8> {
+pub fn tasks(sc: &Scenario, run: &RunResult) -> Result<Vec<u8>> {
     let mut w = writer();
     rec(
         &mut w,
@@ -190,7 +192,7 @@ pub fn tasks(sc: &Scenario, run: &RunResult) -> Vec<u8> {
             "root_cause",
         ]
         .map(String::from),
-    );
+    )?;
     for u in &run.units {
         let mut rows: Vec<_> = u.task_rows.iter().collect();
         rows.sort_by_key(|r| r.task);
@@ -215,7 +217,7 @@ pub fn tasks(sc: &Scenario, run: &RunResult) -> Vec<u8> {
                     t.reworks.to_string(),
                     t.root_cause.map(|r| u.rows[r].0.clone()).unwrap_or_default(),
                 ],
-            );
+            )?;
         }
     }
     finish(w)

@@ -31,13 +31,6 @@ pub struct TrailSummary {
     pub sha256: String,
 }
 
-fn chain(prev: &str, content: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(content.as_bytes());
-    hex(&h.finalize())
-}
-
 /// Lowercase hex into a fixed buffer (no allocation per line).
 fn hex_into(bytes: &[u8], out: &mut [u8; 64]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -104,52 +97,80 @@ pub struct Broken {
 }
 
 /// Verifies the hash chain of a trail; returns its summary or the first broken line.
+/// Works on bytes: any content, valid UTF-8 or not, gives an answer, never a panic.
 pub fn verify(path: &Path) -> Result<std::result::Result<TrailSummary, Broken>> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut r = BufReader::new(f);
+    verify_reader(BufReader::new(f)).map_err(|e| Error::io(path, e))
+}
+
+/// [`verify`] of any reader.
+pub fn verify_reader(mut r: impl BufRead) -> std::io::Result<std::result::Result<TrailSummary, Broken>> {
+    const HASH_KEY: &[u8] = b",\"hash\":\"";
+    const TAIL: usize = HASH_KEY.len() + 64 + 2;
     let mut whole = Sha256::new();
-    let mut prev = GENESIS.to_string();
+    let mut prev = [0u8; 64];
+    prev.copy_from_slice(GENESIS.as_bytes());
     let mut n = 0u64;
-    let mut buf = String::new();
+    let mut buf = Vec::new();
+    let broken = |line: u64, why: &str| Ok(Err(Broken { line, why: why.to_string() }));
     loop {
         buf.clear();
-        let read = r.read_line(&mut buf).map_err(|e| Error::io(path, e))?;
-        if read == 0 {
+        if r.read_until(b'\n', &mut buf)? == 0 {
             break;
         }
         n += 1;
-        whole.update(buf.as_bytes());
-        let Some(line) = buf.strip_suffix('\n') else {
-            return Ok(Err(Broken { line: n, why: "last line is incomplete (no newline)".into() }));
+        whole.update(&buf);
+        let Some(line) = buf.strip_suffix(b"\n") else {
+            return broken(n, "last line is incomplete (no newline)");
         };
-        const TAIL: usize = ",\"hash\":\"".len() + 64 + "\"}".len();
-        let ok_shape = line.len() > TAIL && line.ends_with("\"}") && line[line.len() - TAIL..].starts_with(",\"hash\":\"");
+        let ok_shape = line.len() > TAIL && line.ends_with(b"\"}") && line[line.len() - TAIL..].starts_with(HASH_KEY);
         if !ok_shape {
-            return Ok(Err(Broken { line: n, why: "no hash field at the end of the line".into() }));
+            return broken(n, "no hash field at the end of the line (or the line does not end in a bare newline)");
         }
         let stated = &line[line.len() - 66..line.len() - 2];
-        let content = format!("{}}}", &line[..line.len() - TAIL]);
-        let want = chain(&prev, &content);
+        let body = &line[..line.len() - TAIL];
+        let mut h = Sha256::new();
+        h.update(prev);
+        h.update(body);
+        h.update(b"}");
+        let mut want = [0u8; 64];
+        hex_into(&h.finalize(), &mut want);
         if stated != want {
-            return Ok(Err(Broken {
-                line: n,
-                why: "hash does not match the line's content and the previous line's hash (edited, inserted, deleted or reordered)".into(),
-            }));
+            return broken(
+                n,
+                "hash does not match the line's content and the previous line's hash (edited, inserted, deleted or reordered)",
+            );
         }
-        if n == 1 && !content.contains(&format!("\"format\":\"{FORMAT}\"")) {
-            return Ok(Err(Broken { line: 1, why: format!("first line is not an {FORMAT} header") }));
+        if n == 1 && !body.windows(FORMAT.len() + 11).any(|w| w == format!("\"format\":\"{FORMAT}\"").as_bytes()) {
+            return broken(1, &format!("first line is not an {FORMAT} header"));
         }
         prev = want;
     }
     if n == 0 {
-        return Ok(Err(Broken { line: 1, why: "empty trail".into() }));
+        return broken(1, "empty trail");
     }
-    Ok(Ok(TrailSummary { lines: n, final_hash: prev, sha256: hex(&whole.finalize()) }))
+    Ok(Ok(TrailSummary { lines: n, final_hash: String::from_utf8_lossy(&prev).into_owned(), sha256: hex(&whole.finalize()) }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_get_an_answer_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), cut in 0usize..400) {
+            let _ = verify_reader(&bytes[..]);
+            // Around a valid header too, where the shape checks pass and the slicing starts.
+            let d = tempfile::tempdir().unwrap();
+            let good = std::fs::read(make(d.path())).unwrap();
+            let mut v = good.clone();
+            let at = cut.min(v.len());
+            v.splice(at..at, bytes.iter().copied());
+            let r = verify_reader(&v[..]).unwrap();
+            prop_assert!(bytes.is_empty() || r.is_err() || v == good);
+        }
+    }
 
     fn make(dir: &Path) -> std::path::PathBuf {
         let part = dir.join("p.jsonl");
@@ -184,6 +205,12 @@ mod tests {
         check(format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3]), 2); // deleted
         check(format!("{}\n{}\n{}\n{}\n{}\n", lines[0], lines[1], lines[1], lines[2], lines[3]), 3); // duplicated
         check(format!("{}\n{}\n{}\n{}\n", lines[0], lines[2], lines[1], lines[3]), 2); // swapped
+        // Line endings: CRLF, or no final newline.
+        check(good.replace('\n', "\r\n"), 1);
+        check(good.trim_end().to_string(), 4);
+        // A tampered line ending in a multi-byte character: an answer, not a panic.
+        check(format!("{}\n{}é\n", lines[0], &lines[1][..lines[1].len() - 2]), 2);
+        check(format!("{}\n{{\"x\":\"{}\"}}\n", lines[0], "é".repeat(40)), 2);
         // Cut short: still a valid chain, but fewer lines than the manifest says.
         std::fs::write(&dest, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
         assert_eq!(verify(&dest).unwrap().unwrap().lines, 2);

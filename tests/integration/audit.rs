@@ -188,3 +188,107 @@ fn audit_and_replay_refuse_folders_that_are_not_runs() {
     orchsim(t.path()).args(["replay", "empty"]).assert().code(2);
     orchsim(t.path()).args(["plot", "empty"]).assert().code(2);
 }
+
+#[test]
+fn audit_refuses_a_truncated_or_tampered_trail_and_analyses_nothing() {
+    let t = tmp("audit_damaged");
+    audited_run(t.path(), "o", &[]);
+    let ok = orchsim(t.path()).args(["audit", "o"]).assert().success();
+    let text = String::from_utf8_lossy(&ok.get_output().stdout).into_owned();
+    let v = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().success();
+    let hash = String::from_utf8_lossy(&v.get_output().stdout).split("final chain hash ").nth(1).unwrap().trim().to_string();
+    assert_eq!(hash.len(), 64);
+    assert!(text.contains(&format!("final chain hash {hash}")), "the audit prints the chain's final hash: {text}");
+    // Money to the cent, not 12 decimals.
+    assert!(!text.lines().any(|l| l.contains('$') && l.split('$').nth(1).unwrap().split_whitespace().next().unwrap().len() > 12), "{text}");
+    let path = t.path().join("o/events.jsonl");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let refused = |text: String, line: usize| {
+        std::fs::write(&path, text).unwrap();
+        let a = orchsim(t.path()).args(["audit", "o"]).assert().code(1);
+        assert!(a.get_output().stdout.is_empty(), "no analysis printed");
+        assert!(stderr(&a).contains(&format!("events.jsonl:{line}:")), "line {line}: {}", stderr(&a));
+    };
+    // Truncated: a valid chain, fewer lines than the manifest records.
+    refused(lines[..lines.len() / 2].join("\n") + "\n", lines.len() / 2 + 1);
+    // Tampered: one byte changed in line 30.
+    let mut edited: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    edited[29] = edited[29].replacen("\"event\":\"", "\"event\":\"x", 1);
+    assert_ne!(edited[29], lines[29]);
+    refused(edited.join("\n") + "\n", 30);
+    // CRLF line ends, and a missing last newline.
+    refused(lines.join("\r\n") + "\r\n", 1);
+    refused(lines.join("\n"), lines.len());
+    std::fs::write(&path, &good).unwrap();
+    // The manifest's record of the trail is checked too.
+    let mpath = t.path().join("o/manifest.json");
+    let m = std::fs::read_to_string(&mpath).unwrap();
+    let n = lines.len();
+    std::fs::write(&mpath, m.replace(&format!("\"lines\": {n}"), &format!("\"lines\": {}", n + 1))).unwrap();
+    let a = orchsim(t.path()).args(["audit", "o"]).assert().code(1);
+    assert!(stderr(&a).contains(&format!("events.jsonl:{}:", n + 1)), "{}", stderr(&a));
+    std::fs::write(&mpath, &m).unwrap();
+    orchsim(t.path()).args(["audit", "o"]).assert().success();
+}
+
+#[test]
+fn a_trail_the_manifest_does_not_list_is_never_read() {
+    let t = tmp("audit_planted");
+    orchsim(t.path()).args(["run", "--tasks", "30", "--replications", "2", "--no-charts", "--quiet", "--out", "plain"]).assert().success();
+    audited_run(t.path(), "audited", &[]);
+    std::fs::copy(t.path().join("audited/events.jsonl"), t.path().join("plain/events.jsonl")).unwrap();
+    let v = orchsim(t.path()).args(["replay", "--verify-only", "plain"]).assert().success();
+    assert!(String::from_utf8_lossy(&v.get_output().stdout).contains("ignored events.jsonl"));
+    let a = orchsim(t.path()).args(["audit", "plain"]).assert().success();
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("no event trail") && text.contains("ignored events.jsonl"), "{text}");
+    assert!(!text.contains("persistence: defective again"), "no per-run evidence came from the planted trail: {text}");
+}
+
+#[test]
+fn replay_compares_bytes_and_never_panics_on_a_multibyte_line() {
+    let t = tmp("replay_bytes");
+    audited_run(t.path(), "o", &[]);
+    let path = t.path().join("o/events.jsonl");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    // A line that ends in a multi-byte character where the hash field should be.
+    let mut bad: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    bad[3] = format!("{}é", &bad[3][..bad[3].len() - 2]);
+    std::fs::write(&path, bad.join("\n") + "\n").unwrap();
+    let a = orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().code(1);
+    assert!(stderr(&a).contains("events.jsonl:4:"), "{}", stderr(&a));
+    orchsim(t.path()).args(["replay", "o"]).assert().code(1);
+    orchsim(t.path()).args(["audit", "o"]).assert().code(1);
+    // A CSV with CRLF line ends differs, even though every line reads the same.
+    std::fs::write(&path, &good).unwrap();
+    let csv = t.path().join("o/summary.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, text.replace('\n', "\r\n")).unwrap();
+    let a = orchsim(t.path()).args(["replay", "o"]).assert().code(1);
+    assert!(stderr(&a).contains("summary.csv:1: differs"), "{}", stderr(&a));
+}
+
+#[cfg(unix)]
+#[test]
+fn replay_and_audit_work_on_a_read_only_folder_and_explain_a_sweep_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tmp("readonly");
+    audited_run(t.path(), "o", &[]);
+    let o = t.path().join("o");
+    std::fs::set_permissions(&o, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let writable = std::fs::write(o.join("probe"), "x").is_ok(); // root ignores modes
+    orchsim(t.path()).args(["replay", "o"]).assert().success();
+    orchsim(t.path()).args(["replay", "--verify-only", "o"]).assert().success();
+    let a = orchsim(t.path()).args(["audit", "o"]).assert().success();
+    if !writable {
+        assert!(String::from_utf8_lossy(&a.get_output().stdout).contains("audit.csv not written"));
+    }
+    std::fs::set_permissions(&o, std::fs::Permissions::from_mode(0o755)).unwrap();
+    small_sweep(t.path(), "sw", &[]);
+    for cmd in [&["audit", "sw"][..], &["replay", "sw"], &["replay", "--verify-only", "sw"]] {
+        let a = orchsim(t.path()).args(cmd).assert().code(2);
+        assert!(stderr(&a).contains("is a sweep folder") && stderr(&a).contains("--audit --task-log"), "{}", stderr(&a));
+    }
+}

@@ -314,3 +314,112 @@ fn the_readme_scenario_example_is_valid() {
     orchsim(t.path()).args(["validate", "example.toml"]).assert().success();
     orchsim(t.path()).args(["run", "example.toml", "--tasks", "20", "--replications", "2", "--no-charts", "--quiet"]).assert().success();
 }
+
+/// Every file of a folder, recursively, with contents (lock and leftovers included).
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_after_any_file_leaves_the_old_folder_or_the_new_one_never_a_mix() {
+    let t = tmp("kill");
+    let args = |seed: &str, out: &str| -> Vec<String> {
+        ["run", "--tasks", "15", "--replications", "2", "--audit", "--task-log", "--quiet", "--seed", seed, "--out", out]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    orchsim(t.path()).args(args("1", "old")).assert().success();
+    orchsim(t.path()).args(args("2", "new")).assert().success();
+    let (old, new) = (tree(&t.path().join("old")), tree(&t.path().join("new")));
+    let data = |v: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> { v.iter().filter(|(n, _)| n != "manifest.json").cloned().collect() };
+    assert_ne!(data(&old), data(&new));
+    let mut files: Vec<String> = old.iter().map(|(n, _)| n.clone()).filter(|n| !n.contains('/')).collect();
+    files.push("swap".into());
+    for (i, kill) in files.iter().enumerate() {
+        let o = format!("o{i}");
+        copy_dir(&t.path().join("old"), &t.path().join(&o));
+        orchsim(t.path()).args(args("2", &o)).env("ORCHSIM_TEST_KILL_AFTER", kill).assert().failure();
+        let now = tree(&t.path().join(&o));
+        // The manifest records the command line (its --out), so compare data files,
+        // charts, and the manifest's digests.
+        let is = |v: &[(String, Vec<u8>)]| data(&now) == data(v);
+        if kill == "swap" {
+            assert!(is(&new), "killed after the swap: the new folder");
+        } else {
+            assert!(is(&old), "killed after {kill}: the old folder, untouched");
+            assert_eq!(now, old, "killed after {kill}");
+        }
+        // The next run cleans up what the killed one left beside the folder.
+        orchsim(t.path()).args(args("2", &o)).assert().success();
+        let left: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!(".{o}.")))
+            .collect();
+        assert!(left.is_empty(), "leftovers of the killed run: {left:?}");
+        assert_eq!(data(&tree(&t.path().join(&o))), data(&new));
+    }
+}
+
+#[test]
+fn invalid_command_lines_exit_2_and_name_the_problem() {
+    let t = tmp("exit2");
+    std::fs::write(t.path().join("a-file"), "x").unwrap();
+    let err = |args: &[&str]| {
+        let a = orchsim(t.path()).args(args).assert().code(2);
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    assert!(err(&["run", "--tasks", "5", "--out", "a-file"]).contains("is a file, not a folder"));
+    assert!(err(&["run", "--seed", "9223372036854775808"]).contains("--seed"));
+    assert!(err(&["run", "--jobs", "100000"]).contains("at most 1024"));
+    assert!(err(&["run", "--set", r#"name="a\u0000b""#, "--tasks", "5"]).contains("name"));
+    let long = format!("name={}", "x".repeat(300));
+    assert!(err(&["run", "--set", &long, "--tasks", "5"]).contains("name"));
+    let s = scenario("research-report.toml");
+    let mut sweep = vec!["sweep", s.to_str().unwrap()];
+    for axis in [
+        "seed=0:65535:65536",
+        "workload.tasks=1:65536:65536",
+        "replications=2:65537:65536",
+        "strategies.pipeline.handoff_tokens=0:65535:65536",
+    ] {
+        sweep.extend(["--vary", axis]);
+    }
+    let e = err(&sweep);
+    assert!(e.contains("65536 x 65536 x 65536 x 65536 points"), "{e}");
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "nothing written");
+    // The largest seed works and is printed as itself.
+    orchsim(t.path())
+        .args(["run", "--tasks", "5", "--replications", "2", "--no-charts", "--quiet", "--seed", "9223372036854775807", "--out", "s"])
+        .assert()
+        .success();
+    let m = std::fs::read_to_string(t.path().join("s/manifest.json")).unwrap();
+    assert!(m.contains("\"seed\": 9223372036854775807"), "{m}");
+}

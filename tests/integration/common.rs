@@ -57,3 +57,14 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     (h, rows)
 }
+
+/// A small sweep of the default scenario over two seeds into `dir/out`.
+pub fn small_sweep(dir: &Path, out: &str, extra: &[&str]) {
+    let s = scenario("research-report.toml");
+    orchsim(dir)
+        .args(["sweep", s.to_str().unwrap(), "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", out])
+        .args(["--vary", "seed=1,2"])
+        .args(extra)
+        .assert()
+        .success();
+}

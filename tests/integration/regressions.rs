@@ -230,30 +230,14 @@ fn r8_values_are_never_clamped_or_ignored_silently() {
 fn r9_a_run_never_overwrites_a_sweep_folder_nor_a_sweep_a_run_folder() {
     let t = tmp("r9");
     let s = scenario("research-report.toml");
-    orchsim(t.path())
-        .args([
-            "sweep",
-            s.to_str().unwrap(),
-            "--tasks",
-            "10",
-            "--replications",
-            "2",
-            "--no-charts",
-            "--quiet",
-            "--out",
-            "sw",
-            "--vary",
-            "seed=1,2",
-        ])
-        .assert()
-        .success();
+    small_sweep(t.path(), "sw", &[]);
     let before = std::fs::read(t.path().join("sw/sweep.csv")).unwrap();
     let a = orchsim(t.path()).args(["run", "--tasks", "10", "--quiet", "--out", "sw"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a sweep"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds the results of a sweep"));
     assert_eq!(std::fs::read(t.path().join("sw/sweep.csv")).unwrap(), before);
     orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--no-charts", "--quiet", "--out", "r"]).assert().success();
     let a = orchsim(t.path()).args(["sweep", s.to_str().unwrap(), "--quiet", "--out", "r", "--vary", "seed=1,2"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds a run"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("holds the results of a run"));
     assert!(t.path().join("r/summary.csv").exists());
 }
 
@@ -333,4 +317,37 @@ fn r13_the_verdict_that_triggers_a_rework_is_not_waste() {
     let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
     // Only the first run of `root` (200 output tokens at $1/Mtok) was thrown away.
     assert_eq!(w.counters.wasted, orchsim::economics::Usd(200 * 1_000_000));
+}
+
+#[cfg(unix)]
+#[test]
+fn r14_a_linked_charts_or_parts_folder_loses_the_link_never_the_files_it_points_to() {
+    let t = tmp("r14");
+    let run = |extra: &[&str]| {
+        orchsim(t.path()).args(["run", "--tasks", "10", "--replications", "2", "--quiet", "--out", "o"]).args(extra).assert().success();
+    };
+    run(&[]);
+    let precious = t.path().join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    for f in ["cost_per_result.png", "point-000000.csv", ".point-000001.csv.tmp-1"] {
+        std::fs::write(precious.join(f), "mine").unwrap();
+    }
+    let link = |name: &str| {
+        let p = t.path().join("o").join(name);
+        let _ = std::fs::remove_dir_all(&p);
+        std::os::unix::fs::symlink(&precious, &p).unwrap();
+    };
+    link("charts");
+    link("parts");
+    run(&[]);
+    run(&["--no-charts"]);
+    link("parts");
+    small_sweep(t.path(), "o", &["--force"]);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&precious).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, [".point-000001.csv.tmp-1", "cost_per_result.png", "point-000000.csv"]);
+    for f in &left {
+        assert_eq!(std::fs::read_to_string(precious.join(f)).unwrap(), "mine", "{f}");
+    }
 }

@@ -95,9 +95,9 @@ fn resume_after_a_kill_finishes_only_the_missing_points() {
             "sweep",
             scenario("research-report.toml").to_str().unwrap(),
             "--tasks",
-            "300",
+            "30",
             "--replications",
-            "4",
+            "2",
             "--no-charts",
             "--quiet",
             "--jobs",
@@ -108,41 +108,112 @@ fn resume_after_a_kill_finishes_only_the_missing_points() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        a.extend(["--vary".to_string(), "strategies.pipeline.handoff_tokens=0:4700:48".to_string()]);
+        a.extend(["--vary".to_string(), "strategies.pipeline.handoff_tokens=0:4900:8".to_string()]);
         a
     };
     orchsim(t.path()).args(args("whole")).assert().success();
     let whole = sweep_files(&t.path().join("whole"));
-
-    // Kill -9 a sweep part-way through.
-    let bin = assert_cmd::cargo::cargo_bin("orchsim");
-    let mut child = std::process::Command::new(bin).current_dir(t.path()).args(args("killed")).spawn().unwrap();
     let parts = t.path().join("killed/parts");
-    let count = || {
-        std::fs::read_dir(&parts)
-            .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("point-")).count())
-            .unwrap_or(0)
+    let points = || {
+        let mut v: Vec<String> = std::fs::read_dir(&parts)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        v.retain(|n| n.starts_with("point-"));
+        v.sort();
+        v
     };
-    let start = std::time::Instant::now();
-    while count() < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let done_before = count();
-    assert!((3..48).contains(&done_before), "killed part-way: {done_before} of 48 points");
-    // A half-written temporary file left by the kill must be ignored.
-    std::fs::write(parts.join(".point-000047.csv.tmp-99999"), "point,garbage").unwrap();
+    // Killed (abort, as kill -9) right after point 3 is written: a deterministic hook.
+    orchsim(t.path()).args(args("killed")).env("ORCHSIM_TEST_KILL_AFTER", "point-000003.csv").assert().failure();
+    let done = points();
+    assert!(done.contains(&"point-000003.csv".to_string()) && done.len() < 8, "killed part-way: {done:?}");
+    assert!(!t.path().join("killed/sweep.csv").exists() && !t.path().join("killed/manifest.json").exists());
+    // A half-written temporary file left by a kill is ignored, and removed.
+    std::fs::write(parts.join(".point-000007.csv.tmp-99999"), "point,garbage").unwrap();
     let mtime = |p: &str| std::fs::metadata(parts.join(p)).unwrap().modified().unwrap();
     let first = mtime("point-000000.csv");
+    // Killed again between the assembled files and the manifest, then resumed.
+    orchsim(t.path()).args(args("killed")).arg("--resume").env("ORCHSIM_TEST_KILL_AFTER", "sweep.csv").assert().failure();
+    assert!(!t.path().join("killed/manifest.json").exists());
     orchsim(t.path()).args(args("killed")).arg("--resume").assert().success();
     assert_eq!(mtime("point-000000.csv"), first, "computed points are kept, not recomputed");
+    assert_eq!(points().len(), 8, "no temporary file left: {:?}", points());
+    assert!(!parts.join(".point-000007.csv.tmp-99999").exists());
     assert_eq!(whole, sweep_files(&t.path().join("killed")));
 
-    // Resuming into a folder of a different sweep is refused.
+    // Resuming into a folder of a different sweep is refused, and changes nothing.
     let mut other = args("killed");
-    other[5] = "301".into();
-    orchsim(t.path()).args(other).arg("--resume").assert().code(2);
+    other[3] = "31".into();
+    let a = orchsim(t.path()).args(other).arg("--resume").assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--force"));
+    assert_eq!(whole, sweep_files(&t.path().join("killed")));
+}
+
+/// The sweep folder's plan, manifest and assembled files agree: every point of its own
+/// plan, and the manifest's digests.
+fn assert_consistent(dir: &Path) {
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sweep_plan.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["sweep"], plan, "the manifest is of the folder's plan");
+    for (name, digest) in m["files"].as_object().unwrap() {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest.as_str().unwrap(), hex, "{name}");
+    }
+    let values: Vec<String> =
+        plan["axes"][0]["values"].as_array().unwrap().iter().map(|v| v.to_string().trim_matches('"').to_string()).collect();
+    let (h, rows) = read_csv(&dir.join("sweep_replications.csv"));
+    let axis = h.iter().position(|c| c == plan["axes"][0]["path"].as_str().unwrap()).expect("the plan's axis is a column");
+    let mut seen: Vec<String> = rows.iter().map(|r| r[axis].clone()).collect();
+    seen.dedup();
+    assert_eq!(seen, values);
+}
+
+#[test]
+fn a_folder_has_one_writer_and_another_sweeps_results_are_never_lost() {
+    let t = tmp("sweep_two");
+    let sc = scenario("research-report.toml");
+    let args = |vary: &str| -> Vec<String> {
+        ["sweep", sc.to_str().unwrap(), "--tasks", "20", "--replications", "2", "--no-charts", "--quiet", "--out", "o", "--vary", vary]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // Two sweeps started at once into one folder: one result, consistent with its plan.
+    let bin = assert_cmd::cargo::cargo_bin("orchsim");
+    let spawn = |vary: &str| {
+        std::process::Command::new(&bin).current_dir(t.path()).args(args(vary)).stderr(std::process::Stdio::piped()).spawn().unwrap()
+    };
+    let (a, b) = (spawn("seed=1,2,3"), spawn("seed=4,5"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+    for o in [&a, &b] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() || err.contains("in use by another orchsim process") || err.contains("--force"), "{err}");
+    }
+    assert_consistent(&t.path().join("o"));
+
+    // While a process holds the folder's lock, another changes nothing and says so.
+    let before = sweep_files(&t.path().join("o"));
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(t.path().join(".o.lock")).unwrap();
+    #[allow(clippy::incompatible_msrv)] // Rust 1.89, as statrs needs
+    lock.lock().unwrap();
+    let busy = orchsim(t.path()).args(args("seed=7,8")).arg("--force").assert().code(1);
+    assert!(String::from_utf8_lossy(&busy.get_output().stderr).contains("in use by another orchsim process"));
+    drop(lock);
+    assert_eq!(before, sweep_files(&t.path().join("o")));
+
+    // Another sweep, then a run, into the folder: both refused, nothing lost.
+    let other = orchsim(t.path()).args(args("seed=9,10")).assert().code(2);
+    assert!(String::from_utf8_lossy(&other.get_output().stderr).contains("holds the results of a different sweep"));
+    let run = orchsim(t.path()).args(["run", "--tasks", "10", "--quiet", "--out", "o"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("--out DIR"));
+    assert_eq!(before, sweep_files(&t.path().join("o")));
+    assert_consistent(&t.path().join("o"));
+    // With --force, the other sweep replaces it, consistently.
+    orchsim(t.path()).args(args("seed=9,10")).arg("--force").assert().success();
+    assert_consistent(&t.path().join("o"));
 }
 
 #[test]
