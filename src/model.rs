@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod dist;
+pub mod limits;
 
 pub use dist::Dist;
 

@@ -108,6 +108,9 @@ impl fmt::Display for Node {
         match &self.value {
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Int(i) => write!(f, "{i}"),
+            // Very large and very small numbers in exponent form, so that a message
+            // shows `1e308` rather than 309 digits.
+            Value::Float(x) if x.is_finite() && *x != 0.0 && (x.abs() >= 1e16 || x.abs() < 1e-5) => write!(f, "{x:e}"),
             Value::Float(x) => write!(f, "{x}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Datetime(d) => write!(f, "{d}"),
@@ -241,6 +244,16 @@ mod tests {
     fn syntax_errors_carry_a_line() {
         let e = parse_document("a = 1\nb = = 2\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn messages_show_extreme_floats_in_exponent_form() {
+        assert_eq!(parse_value("1e308").to_string(), "1e308");
+        assert_eq!(parse_value("1e-300").to_string(), "1e-300");
+        assert_eq!(parse_value("0.25").to_string(), "0.25");
+        assert_eq!(parse_value("1.0").to_string(), "1");
+        assert_eq!(parse_value("123456.5").to_string(), "123456.5");
+        assert_eq!(parse_value("nan").to_string(), "NaN");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `[agents.NAME]`: the model an agent calls, its tokens, tool calls, faults and review.
 
 use super::Cx;
-use super::fields::{Check, Fields, join_path, usd};
+use super::fields::{Check, Fields, SECONDS, TOKENS, TOOL_CALLS, join_path, usd};
+use crate::model::limits;
 use crate::model::*;
 use crate::scenario::tree::{Node, Value};
 
@@ -25,16 +26,16 @@ pub(super) fn agent(
         }
         r
     });
-    let system_prompt_tokens = f.count(cx, "system_prompt_tokens", 0, 0);
-    let input_tokens = f.dist(cx, "input_tokens", 0.0);
-    let output_tokens = f.dist(cx, "output_tokens", 0.0);
+    let system_prompt_tokens = f.count_max(cx, "system_prompt_tokens", 0, 0, limits::MAX_TOKENS as u64);
+    let input_tokens = f.dist(cx, "input_tokens", 0.0, TOKENS);
+    let output_tokens = f.dist(cx, "output_tokens", 0.0, TOKENS);
     let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
     let tool_calls = f.sub(cx, "tool_calls").map(|mut t| {
         let tc = ToolCalls {
-            count: t.dist(cx, "count", 0.0),
-            latency_s: t.dist(cx, "latency_s", 0.0),
-            usd_per_call: usd(t.num(cx, "usd_per_call", 0.0, Check::NonNeg)),
-            tokens_per_call: t.dist(cx, "tokens_per_call", 0.0),
+            count: t.dist(cx, "count", 0.0, TOOL_CALLS),
+            latency_s: t.dist(cx, "latency_s", 0.0, SECONDS),
+            usd_per_call: usd(t.num(cx, "usd_per_call", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+            tokens_per_call: t.dist(cx, "tokens_per_call", 0.0, TOKENS),
         };
         t.finish(cx);
         tc
@@ -101,14 +102,14 @@ pub(super) fn agent(
 #[cfg(test)]
 mod tests {
     use crate::economics::money::Usd;
-    use crate::model::Dist;
+    use crate::model::dist::Shape;
     use crate::scenario::schema::testing::{load, refused};
 
     #[test]
     fn tokens_are_non_negative_distributions() {
         let sc = load(&[("AGENTS", "input_tokens = 100\noutput_tokens = { dist = \"exp\", mean = 40 }")]).unwrap();
-        assert!(matches!(sc.agents[0].input_tokens, Dist::Const(v) if v == 100.0));
-        assert!(matches!(sc.agents[0].output_tokens, Dist::Exp(_)));
+        assert!(matches!(sc.agents[0].input_tokens.shape(), Shape::Const(v) if *v == 100.0));
+        assert!(matches!(sc.agents[0].output_tokens.shape(), Shape::Exp(_)));
         assert_eq!(refused(&[("AGENTS", "input_tokens = -5")]), "t.toml:14: agents.a.input_tokens = -5: expected a non-negative number");
     }
 
@@ -127,7 +128,7 @@ mod tests {
         let sc = load(&[("AGENTS", "tool_calls = { count = 2, usd_per_call = 0.01 }")]).unwrap();
         let tc = sc.agents[0].tool_calls.as_ref().unwrap();
         assert_eq!(tc.usd_per_call, Usd::from_f64(0.01));
-        assert!(matches!(tc.count, Dist::Const(v) if v == 2.0));
+        assert!(matches!(tc.count.shape(), Shape::Const(v) if *v == 2.0));
         assert_eq!(
             refused(&[("AGENTS", "tool_calls = { count = 2, usd = 1 }")]),
             "t.toml:14: agents.a.tool_calls.usd = 1: unknown key; expected one of: count, latency_s, tokens_per_call, usd_per_call"

@@ -2,7 +2,8 @@
 //! retry, escalation) and human teams.
 
 use super::Cx;
-use super::fields::{Check, Fields, usd};
+use super::fields::{Check, Fields, HOURS, usd};
+use crate::model::limits;
 use crate::model::*;
 use crate::scenario::tree::{Node, Value};
 
@@ -15,9 +16,9 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
     let mut f = Fields::of(cx, node, path)?;
     let kind = f.choice(cx, "kind", 0, &[("agents", 0), ("human", 1)]);
     if kind == 1 {
-        let team_size = f.count(cx, "team_size", 1, 1) as u32;
-        let hours_per_task = f.dist_req(cx, "hours_per_task");
-        let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::NonNeg);
+        let team_size = f.count_max(cx, "team_size", 1, 1, limits::MAX_TEAM_SIZE) as u32;
+        let hours_per_task = f.dist_req(cx, "hours_per_task", HOURS);
+        let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::AtMost(limits::MAX_USD_PER_HOUR));
         let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
         let teams = f.count(cx, "teams", 1, 1);
         if teams > 1_000_000 {
@@ -144,7 +145,7 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                     }
                     None => None,
                 };
-                let max_rework = s.count(cx, "max_rework", 2, 0).min(u32::MAX as u64) as u32;
+                let max_rework = s.count_max(cx, "max_rework", 2, 0, limits::MAX_REWORK) as u32;
                 let on_exhausted = s.choice(
                     cx,
                     "on_exhausted",
@@ -164,7 +165,7 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
     }
     let context =
         f.choice(cx, "context", Context::None, &[("none", Context::None), ("previous", Context::Previous), ("all", Context::All)]);
-    let handoff_tokens = f.count(cx, "handoff_tokens", 0, 0);
+    let handoff_tokens = f.count_max(cx, "handoff_tokens", 0, 0, limits::MAX_TOKENS as u64);
     let orchestrator = f.sub(cx, "orchestrator").and_then(|mut o| {
         let agent = match o.take("agent") {
             Some(n) => agent_ix(cx, n, &o.p("agent")),
@@ -181,10 +182,11 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
         .sub(cx, "platform")
         .map(|mut p| {
             let pl = Platform {
-                usd_per_task: usd(p.num(cx, "usd_per_task", 0.0, Check::NonNeg)),
-                usd_per_step: usd(p.num(cx, "usd_per_step", 0.0, Check::NonNeg)),
-                ppb_of_model_spend: (p.num(cx, "pct_of_model_spend", 0.0, Check::NonNeg) * 1e7).round() as i128,
-                usd_per_month: usd(p.num(cx, "usd_per_month", 0.0, Check::NonNeg)),
+                usd_per_task: usd(p.num(cx, "usd_per_task", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+                usd_per_step: usd(p.num(cx, "usd_per_step", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+                ppb_of_model_spend: (p.num(cx, "pct_of_model_spend", 0.0, Check::AtMost(limits::MAX_PCT_OF_MODEL_SPEND)) * 1e7).round()
+                    as i128,
+                usd_per_month: usd(p.num(cx, "usd_per_month", 0.0, Check::AtMost(limits::MAX_USD_PER_MONTH))),
             };
             p.finish(cx);
             pl
@@ -203,9 +205,9 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                     }
                     m.min(10_000) as u32
                 },
-                backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::NonNeg),
-                backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::Pos),
-                backoff_max_s: r.num(cx, "backoff_max_s", d.backoff_max_s, Check::NonNeg),
+                backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::AtMost(limits::MAX_SECONDS)),
+                backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::PosAtMost(limits::MAX_BACKOFF_FACTOR)),
+                backoff_max_s: r.num(cx, "backoff_max_s", d.backoff_max_s, Check::AtMost(limits::MAX_SECONDS)),
                 jitter: r.choice(cx, "jitter", Jitter::None, &[("none", Jitter::None), ("full", Jitter::Full)]),
             };
             r.finish(cx);
@@ -214,8 +216,8 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
         .unwrap_or_default();
     let escalation = f.sub(cx, "escalation").map(|mut e| {
         let es = Escalation {
-            hours: e.dist_req(cx, "hours"),
-            usd_per_hour: e.num_req(cx, "usd_per_hour", Check::NonNeg),
+            hours: e.dist_req(cx, "hours", HOURS),
+            usd_per_hour: e.num_req(cx, "usd_per_hour", Check::AtMost(limits::MAX_USD_PER_HOUR)),
             error_rate: e.num(cx, "error_rate", 0.0, Check::Prob),
         };
         e.finish(cx);
