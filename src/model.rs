@@ -137,8 +137,8 @@ pub enum Arrivals {
     Batch,
     /// Arrival times (seconds, sorted) read from a CSV column.
     Trace {
-        /// The arrival times.
-        times_s: Vec<f64>,
+        /// The arrival times (shared: a sweep's points hold one copy).
+        times_s: std::sync::Arc<[f64]>,
     },
 }
 

@@ -2,6 +2,7 @@
 
 pub mod overrides;
 pub(crate) mod schema;
+pub(crate) mod trace;
 pub mod tree;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,14 @@
 //! `[workload]`: task count, arrivals (including trace files) and task classes.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::fields::{Check, Fields, usd};
 use super::{Cx, Env};
 use crate::economics::money::Usd;
 use crate::model::limits;
 use crate::model::*;
+use crate::scenario::trace;
 use crate::scenario::tree::{Node, Value};
 
 pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String>) -> Option<Workload> {
@@ -157,41 +159,18 @@ fn span(cx: &mut Cx, node: &Node, key: &str, last_s: f64, tasks: u64) {
     }
 }
 
-pub(super) fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<u32>) -> Option<Vec<f64>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            cx.err(line, "workload.arrivals.file", format!("{shown:?}"), format!("cannot be read: {e}"));
-            return None;
+/// Reads a trace through the process-wide cache, reporting a problem on its key.
+fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<u32>) -> Option<Arc<[f64]>> {
+    match trace::load(path, shown, column) {
+        Ok(t) => {
+            cx.inputs.push((path.display().to_string(), t.sha256.clone()));
+            Some(Arc::clone(&t.times_s))
         }
-    };
-    cx.inputs.push((path.display().to_string(), crate::report::sha256_hex(&bytes)));
-    let mut rdr = csv::Reader::from_reader(bytes.as_slice());
-    let col = match rdr.headers() {
-        Ok(h) => h.iter().position(|c| c == column),
-        Err(_) => None,
-    };
-    let Some(col) = col else {
-        cx.err(line, "workload.arrivals.column", format!("{column:?}"), format!("no such column in {shown}"));
-        return None;
-    };
-    let mut times = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let v = rec.ok().and_then(|r| r.get(col).and_then(|s| s.trim().parse::<f64>().ok()));
-        match v {
-            Some(t) if (0.0..=limits::MAX_ARRIVAL_SPAN_S).contains(&t) && times.last().is_none_or(|&p| t >= p) => times.push(t),
-            _ => {
-                cx.err(
-                    line,
-                    "workload.arrivals.file",
-                    format!("{shown}:{}", i + 2),
-                    format!("expected non-negative, non-decreasing arrival times in seconds, at most {}", limits::MAX_ARRIVAL_SPAN_S),
-                );
-                return None;
-            }
+        Err(e) => {
+            cx.err(line, &format!("workload.arrivals.{}", e.key), e.value, e.expected);
+            None
         }
     }
-    Some(times)
 }
 
 #[cfg(test)]
