@@ -1,6 +1,6 @@
 //! Loading scenarios: TOML text -> value tree -> overrides -> typed, validated [`Scenario`].
 
-pub mod overrides;
+pub(crate) mod overrides;
 pub(crate) mod schema;
 pub(crate) mod trace;
 pub mod tree;
@@ -57,7 +57,7 @@ impl Source {
             Error::Invalid(vec![Diagnostic {
                 file: self.file.clone(),
                 line: e.line,
-                path: String::new(),
+                path: if e.message == "duplicate key" { e.at.clone().unwrap_or_default() } else { String::new() },
                 value: String::new(),
                 expected: format!("invalid TOML: {}", e.message.replace('\n', " ")),
             }])
@@ -82,12 +82,20 @@ pub fn parse_assignment(arg: &str, flag: &str) -> Result<(String, String)> {
     }
 }
 
+/// At most 200 characters of `s`, for messages.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Applies `--set` overrides to a tree. Every bad path is reported.
 pub fn apply_sets(tree: &mut Node, sets: &[(String, String)], origin: &str) -> Result<()> {
     let mut diags = Vec::new();
     for (path, value) in sets {
         if let Err(e) = overrides::set(tree, path, tree::parse_value(value)) {
-            diags.push(Diagnostic { file: origin.to_string(), line: None, path: path.clone(), value: value.clone(), expected: e.0 });
+            diags.push(Diagnostic { file: origin.to_string(), line: None, path: shorten(path), value: shorten(value), expected: e.0 });
         }
     }
     if diags.is_empty() { Ok(()) } else { Err(Error::Invalid(diags)) }

@@ -145,6 +145,9 @@ pub struct SyntaxError {
     pub line: Option<u32>,
     /// The parser's message.
     pub message: String,
+    /// The text the parser points at (for a duplicate key: the key), when it is short
+    /// and on one line.
+    pub at: Option<String>,
 }
 
 /// Parses TOML text into a tree whose nodes carry their source lines.
@@ -155,8 +158,35 @@ pub fn parse_document(text: &str) -> Result<Node, SyntaxError> {
             let span = t.span();
             Ok(convert_table(t.get_ref(), Some(lines.line(span.start)), &lines))
         }
-        Err(e) => Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message: e.message().trim().to_string() }),
+        Err(e) => {
+            let message = e.message().trim().to_string();
+            let at = e.span().and_then(|s| {
+                let t = text.get(s.clone())?.trim();
+                if t.is_empty() || t.len() > 200 || t.contains('\n') {
+                    return None;
+                }
+                Some(if message == "duplicate key" { key_path(text, s.start).unwrap_or_else(|| t.to_string()) } else { t.to_string() })
+            });
+            Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message, at })
+        }
     }
+}
+
+/// The dotted path of the key defined on the line holding `offset`: a table header's
+/// name, or the key of a `key = value` line prefixed by the table it is in.
+fn key_path(text: &str, offset: usize) -> Option<String> {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?.trim();
+    let header = |l: &str| l.strip_prefix('[').map(|h| h.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string());
+    if let Some(h) = header(line) {
+        return Some(h);
+    }
+    let key = line.split('=').next()?.trim();
+    let table = text[..start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).and_then(header);
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 /// Parses one TOML value (the right-hand side of `--set PATH=VALUE`). A bare word that
@@ -244,6 +274,19 @@ mod tests {
     fn syntax_errors_carry_a_line() {
         let e = parse_document("a = 1\nb = = 2\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        for (doc, line, at) in [
+            ("seed = 1\nseed = 2\n", 2, "seed"),
+            ("[models.a]\nx = 1\n[models.a]\ny = 2\n", 3, "models.a"),
+            ("[a]\nb.c = 1\nb.c = 2\n", 3, "a.b.c"),
+            ("[[s.steps]]\nid = 1\nid = 2\n", 3, "s.steps.id"),
+        ] {
+            let e = parse_document(doc).unwrap_err();
+            assert_eq!((e.message.as_str(), e.line, e.at.as_deref()), ("duplicate key", Some(line), Some(at)), "{doc}");
+        }
     }
 
     #[test]
