@@ -18,6 +18,9 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/research-report.to
 /// How the default scenario is named in messages and manifests.
 pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/research-report.toml";
 
+/// The largest scenario file read (trace files, read separately, may be larger).
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
 /// Where a scenario's text came from.
 #[derive(Clone, Debug)]
 pub struct Source {
@@ -32,8 +35,17 @@ pub struct Source {
 impl Source {
     /// Reads a scenario file.
     pub fn read(path: &Path) -> Result<Source> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid(&path.display().to_string(), "", "", format!("cannot read scenario: {e}")))?;
+        let shown = path.display().to_string();
+        let bad = |why: String| Error::invalid(&shown, "", "", why);
+        // A FIFO or a device (`/dev/zero`) would block or never end.
+        let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot read scenario: {e}")))?;
+        if !meta.is_file() {
+            return Err(bad("cannot read scenario: not a regular file".into()));
+        }
+        if meta.len() > MAX_SCENARIO_BYTES {
+            return Err(bad(format!("cannot read scenario: {} bytes; a scenario is at most {MAX_SCENARIO_BYTES}", meta.len())));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read scenario: {e}")))?;
         // Relative paths inside the scenario resolve against its folder, recorded as an
         // absolute path so that a replay from another directory finds them.
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -4,6 +4,7 @@ mod audit;
 mod charts;
 mod cli;
 mod common;
+mod inputs;
 mod properties;
 mod regressions;
 mod sweep;
