@@ -4,6 +4,7 @@ mod audit;
 mod charts;
 mod cli;
 mod common;
+mod fuzz;
 mod inputs;
 mod properties;
 mod regressions;
