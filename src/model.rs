@@ -5,7 +5,7 @@
 
 pub mod catalog;
 pub mod dist;
-pub mod limits;
+pub(crate) mod limits;
 
 pub use dist::Dist;
 

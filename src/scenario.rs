@@ -19,7 +19,7 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/research-report.to
 pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/research-report.toml";
 
 /// The largest scenario file read (trace files, read separately, may be larger).
-pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 
 /// Where a scenario's text came from.
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ pub struct Dist {
 
 /// The family and parameters of a [`Dist`].
 #[derive(Clone, Debug)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// Always `value`.
     Const(f64),
     /// Exponential with the given mean.
@@ -114,17 +114,17 @@ impl Dist {
     }
 
     /// The same distribution with draws clamped to `max`.
-    pub fn capped(self, max: f64) -> Dist {
+    pub(crate) fn capped(self, max: f64) -> Dist {
         Dist { max, ..self }
     }
 
     /// The family and parameters.
-    pub fn shape(&self) -> &Shape {
+    pub(crate) fn shape(&self) -> &Shape {
         &self.shape
     }
 
     /// The largest value a draw can take: the top of the support, or the cap.
-    pub fn max_value(&self) -> f64 {
+    pub(crate) fn max_value(&self) -> f64 {
         let top = match &self.shape {
             Shape::Const(_) | Shape::Uniform(..) | Shape::Empirical(_) => self.location,
             _ => f64::INFINITY,
@@ -134,7 +134,7 @@ impl Dist {
 
     /// Where the distribution sits: its constant, mean, or (uniform, empirical) its
     /// maximum. Validation compares it with the limit of the quantity.
-    pub fn location(&self) -> f64 {
+    pub(crate) fn location(&self) -> f64 {
         self.location
     }
 

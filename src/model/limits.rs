@@ -38,75 +38,75 @@
 
 /// Tokens in one draw (input, output, tool result, system prompt, handoff): the largest
 /// context window of any model.
-pub const MAX_TOKENS: f64 = 10_000_000.0;
+pub(crate) const MAX_TOKENS: f64 = 10_000_000.0;
 /// Tool calls in one attempt (they are drawn one at a time).
-pub const MAX_TOOL_CALLS: f64 = 1_000.0;
+pub(crate) const MAX_TOOL_CALLS: f64 = 1_000.0;
 /// Seconds in one draw or setting (TTFT, tool latency, timeout, backoff, deadline,
 /// arrival interval): about 116 days.
-pub const MAX_SECONDS: f64 = 10_000_000.0;
+pub(crate) const MAX_SECONDS: f64 = 10_000_000.0;
 /// Person-hours in one draw (human work per task, escalation).
-pub const MAX_HOURS: f64 = 10_000.0;
+pub(crate) const MAX_HOURS: f64 = 10_000.0;
 /// Output speed, tokens per second (a draw is clamped to `[MIN_TOKENS_PER_S, this]`).
-pub const MAX_TOKENS_PER_S: f64 = 10_000_000.0;
+pub(crate) const MAX_TOKENS_PER_S: f64 = 10_000_000.0;
 /// The slowest output speed a constant, uniform or empirical speed may have.
-pub const MIN_TOKENS_PER_S: f64 = 0.001;
+pub(crate) const MIN_TOKENS_PER_S: f64 = 0.001;
 /// Time by which the last task has arrived (fixed and Poisson arrivals: `tasks ×`
 /// mean gap; trace arrivals: the last time), seconds: about 31.7 years.
-pub const MAX_ARRIVAL_SPAN_S: f64 = 1_000_000_000.0;
+pub(crate) const MAX_ARRIVAL_SPAN_S: f64 = 1_000_000_000.0;
 /// A token price after `price_multiplier`, USD per million tokens.
-pub const MAX_USD_PER_MTOK: f64 = 100_000.0;
+pub(crate) const MAX_USD_PER_MTOK: f64 = 100_000.0;
 /// A fee per request, tool call, task or step, USD.
-pub const MAX_FEE_USD: f64 = 1_000_000.0;
+pub(crate) const MAX_FEE_USD: f64 = 1_000_000.0;
 /// A platform's monthly fee, USD.
-pub const MAX_USD_PER_MONTH: f64 = 1_000_000_000.0;
+pub(crate) const MAX_USD_PER_MONTH: f64 = 1_000_000_000.0;
 /// A platform's share of model spend, percent.
-pub const MAX_PCT_OF_MODEL_SPEND: f64 = 1_000.0;
+pub(crate) const MAX_PCT_OF_MODEL_SPEND: f64 = 1_000.0;
 /// A person-hour rate, USD.
-pub const MAX_USD_PER_HOUR: f64 = 1_000_000.0;
+pub(crate) const MAX_USD_PER_HOUR: f64 = 1_000_000.0;
 /// A task class's value or wrong-result penalty, USD.
-pub const MAX_VALUE_USD: f64 = 1_000_000_000.0;
+pub(crate) const MAX_VALUE_USD: f64 = 1_000_000_000.0;
 /// Requests per minute of a token bucket: at least one (a bucket holds one minute of
 /// budget, so a request must fit), at most this.
-pub const MAX_PER_MIN: f64 = 1e12;
+pub(crate) const MAX_PER_MIN: f64 = 1e12;
 /// Tasks per replication.
-pub const MAX_TASKS: u64 = 1_000_000_000;
+pub(crate) const MAX_TASKS: u64 = 1_000_000_000;
 /// Replications.
-pub const MAX_REPLICATIONS: u64 = 1_000_000;
+pub(crate) const MAX_REPLICATIONS: u64 = 1_000_000;
 /// Steps per strategy (bits of a `u64` defect set, one kept for the orchestrator).
-pub const MAX_STEPS: usize = 63;
+pub(crate) const MAX_STEPS: usize = 63;
 /// Replicas of a step.
-pub const MAX_REPLICAS: u64 = 1_000;
+pub(crate) const MAX_REPLICAS: u64 = 1_000;
 /// Attempts of a call (the first included).
-pub const MAX_ATTEMPTS: u64 = 10_000;
+pub(crate) const MAX_ATTEMPTS: u64 = 10_000;
 /// Reworks a reviewer may send back per task.
-pub const MAX_REWORK: u64 = 1_000;
+pub(crate) const MAX_REWORK: u64 = 1_000;
 /// Growth factor of retry backoff.
-pub const MAX_BACKOFF_FACTOR: f64 = 1_000.0;
-/// People per human team.
-pub const MAX_TEAM_SIZE: u64 = 1_000_000;
+pub(crate) const MAX_BACKOFF_FACTOR: f64 = 1_000.0;
+/// People per human team, and human teams.
+pub(crate) const MAX_TEAM_SIZE: u64 = 1_000_000;
 /// Worst-case tokens of one world (u64 holds 1.8e19).
-pub const MAX_WORLD_TOKENS: f64 = 1e19;
+pub(crate) const MAX_WORLD_TOKENS: f64 = 1e19;
 /// Worst-case attempts of one world (u64 holds 1.8e19).
-pub const MAX_WORLD_ATTEMPTS: f64 = 1e18;
+pub(crate) const MAX_WORLD_ATTEMPTS: f64 = 1e18;
 /// Worst-case cost of one world, USD (i128 pico-dollars hold 1.7e26 USD).
-pub const MAX_WORLD_USD: f64 = 1e24;
+pub(crate) const MAX_WORLD_USD: f64 = 1e24;
 
 /// The worst case of one world of an agents strategy, from per-quantity maxima.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Volume {
+pub(crate) struct Volume {
     /// Attempts per task, at most.
-    pub attempts_per_task: f64,
+    pub(crate) attempts_per_task: f64,
     /// Tokens per attempt, at most.
-    pub tokens_per_attempt: f64,
+    pub(crate) tokens_per_attempt: f64,
     /// Money per attempt, USD, at most.
-    pub usd_per_attempt: f64,
+    pub(crate) usd_per_attempt: f64,
     /// Money per task outside attempts (platform fees, escalation, value), USD.
-    pub usd_per_task: f64,
+    pub(crate) usd_per_task: f64,
 }
 
 /// Worst-case tokens and dollars of a world of `tasks` tasks (see the module doc).
 /// Returns `(attempts, tokens, usd)`.
-pub fn world_volume(v: &Volume, tasks: u64) -> (f64, f64, f64) {
+pub(crate) fn world_volume(v: &Volume, tasks: u64) -> (f64, f64, f64) {
     let attempts = tasks as f64 * v.attempts_per_task;
     (attempts, attempts * v.tokens_per_attempt, attempts * v.usd_per_attempt + tasks as f64 * v.usd_per_task)
 }

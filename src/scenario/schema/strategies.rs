@@ -21,10 +21,11 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
         let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::AtMost(limits::MAX_USD_PER_HOUR));
         let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
         let teams = f.count(cx, "teams", 1, 1);
-        if teams > 1_000_000 {
-            cx.err(node.get("teams").and_then(|n| n.line), &f.p("teams"), teams.to_string(), "expected at most 1000000 teams");
+        if teams > limits::MAX_TEAM_SIZE {
+            let max = limits::MAX_TEAM_SIZE;
+            cx.err(node.get("teams").and_then(|n| n.line), &f.p("teams"), teams.to_string(), format!("expected at most {max} teams"));
         }
-        let teams = teams.min(1_000_000) as u32;
+        let teams = teams.min(limits::MAX_TEAM_SIZE) as u32;
         f.finish(cx);
         return Some(Strategy {
             name: name.to_string(),
@@ -106,10 +107,11 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                 let upstream = after.iter().fold(0u64, |m, &p| m | bit(p) | ancestors.get(p).copied().unwrap_or(0));
                 ancestors.push(upstream);
                 let replicas = s.count(cx, "replicas", 1, 1);
-                if replicas > 1000 {
-                    cx.bad(it.get("replicas").unwrap_or(it), &s.p("replicas"), "expected at most 1000 replicas");
+                if replicas > limits::MAX_REPLICAS {
+                    let max = limits::MAX_REPLICAS;
+                    cx.bad(it.get("replicas").unwrap_or(it), &s.p("replicas"), format!("expected at most {max} replicas"));
                 }
-                let replicas = replicas.min(1000) as u32;
+                let replicas = replicas.min(limits::MAX_REPLICAS) as u32;
                 let merge = s.choice(cx, "merge", Merge::All, &[("all", Merge::All), ("vote", Merge::Vote)]);
                 let is_reviewer = agent.map(|a| agents[a].review.is_some()).unwrap_or(false);
                 let reworks_node = s.take("reworks");
@@ -156,8 +158,8 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                 steps.push(Step { id, agent: agent.unwrap_or(0), after, replicas, merge, reworks, max_rework, on_exhausted });
             }
             // Steps are bits of a u64 defect set; bit 63 is the orchestrator's.
-            if items.len() > 63 {
-                cx.err(*line, &f.p("steps"), items.len().to_string(), "at most 63 steps per strategy");
+            if items.len() > limits::MAX_STEPS {
+                cx.err(*line, &f.p("steps"), items.len().to_string(), format!("at most {} steps per strategy", limits::MAX_STEPS));
             }
         }
         Some(other) => cx.bad(other, &f.p("steps"), "expected an array of tables ([[strategies.NAME.steps]])"),
@@ -199,11 +201,16 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
             let rt = Retry {
                 max_attempts: {
                     let m = r.count(cx, "max_attempts", 1, 1);
-                    if m > 10_000 {
+                    if m > limits::MAX_ATTEMPTS {
                         let n = node.get("retry").and_then(|x| x.get("max_attempts"));
-                        cx.err(n.and_then(|n| n.line), &r.p("max_attempts"), m.to_string(), "expected at most 10000 attempts");
+                        cx.err(
+                            n.and_then(|n| n.line),
+                            &r.p("max_attempts"),
+                            m.to_string(),
+                            format!("expected at most {} attempts", limits::MAX_ATTEMPTS),
+                        );
                     }
-                    m.min(10_000) as u32
+                    m.min(limits::MAX_ATTEMPTS) as u32
                 },
                 backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::AtMost(limits::MAX_SECONDS)),
                 backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::PosAtMost(limits::MAX_BACKOFF_FACTOR)),
