@@ -69,9 +69,14 @@ impl Source {
             Error::Invalid(vec![Diagnostic {
                 file: self.file.clone(),
                 line: e.line,
-                path: if e.message == "duplicate key" { e.at.clone().unwrap_or_default() } else { String::new() },
+                path: String::new(),
                 value: String::new(),
-                expected: format!("invalid TOML: {}", e.message.replace('\n', " ")),
+                // The key at fault: the duplicate, or the key of the line.
+                expected: match (e.message.as_str(), &e.at, &e.key) {
+                    ("duplicate key", Some(k), _) => format!("invalid TOML: duplicate key `{k}`"),
+                    (m, _, Some(k)) => format!("invalid TOML in `{k}`: {}", m.replace('\n', " ")),
+                    (m, _, None) => format!("invalid TOML: {}", m.replace('\n', " ")),
+                },
             }])
         })
     }

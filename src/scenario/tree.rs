@@ -148,6 +148,8 @@ pub struct SyntaxError {
     /// The text the parser points at (for a duplicate key: the key), when it is short
     /// and on one line.
     pub at: Option<String>,
+    /// The dotted key defined on the line at fault, when the line defines one.
+    pub key: Option<String>,
 }
 
 /// Parses TOML text into a tree whose nodes carry their source lines.
@@ -167,7 +169,9 @@ pub fn parse_document(text: &str) -> Result<Node, SyntaxError> {
                 }
                 Some(if message == "duplicate key" { key_path(text, s.start).unwrap_or_else(|| t.to_string()) } else { t.to_string() })
             });
-            Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message, at })
+            // The key of the line at fault, when the line defines one.
+            let key = e.span().and_then(|s| key_path(text, s.start)).filter(|k| k.len() <= 200 && !k.is_empty());
+            Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message, at, key })
         }
     }
 }
@@ -175,13 +179,14 @@ pub fn parse_document(text: &str) -> Result<Node, SyntaxError> {
 /// The dotted path of the key defined on the line holding `offset`: a table header's
 /// name, or the key of a `key = value` line prefixed by the table it is in.
 fn key_path(text: &str, offset: usize) -> Option<String> {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?.trim();
     let header = |l: &str| l.strip_prefix('[').map(|h| h.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string());
     if let Some(h) = header(line) {
         return Some(h);
     }
-    let key = line.split('=').next()?.trim();
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
     let table = text[..start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).and_then(header);
     Some(match table {
         Some(t) if !t.is_empty() => format!("{t}.{key}"),
@@ -286,6 +291,18 @@ mod tests {
         ] {
             let e = parse_document(doc).unwrap_err();
             assert_eq!((e.message.as_str(), e.line, e.at.as_deref()), ("duplicate key", Some(line), Some(at)), "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_key_of_its_line() {
+        for (doc, key) in [
+            ("name = \"x\"\nb = = 2\n", Some("b")),
+            ("[agents.a]\nmodel = gpt\n", Some("agents.a.model")),
+            ("[models.a\nx = 1\n", Some("models.a")),
+            ("a = 1\n\"unclosed\n", None),
+        ] {
+            assert_eq!(parse_document(doc).unwrap_err().key.as_deref(), key, "{doc}");
         }
     }
 

@@ -38,7 +38,7 @@ fn a_duplicate_key_is_named() {
     let t = tmp("dup");
     std::fs::write(t.path().join("x.toml"), "name = \"x\"\nseed = 1\nseed = 2\n").unwrap();
     let err = refused(t.path(), &["validate", "x.toml"]);
-    assert_eq!(err, "error: x.toml:3: seed: invalid TOML: duplicate key\n");
+    assert_eq!(err, "error: x.toml:3: invalid TOML: duplicate key `seed`\n");
 }
 
 #[test]
