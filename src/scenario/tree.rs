@@ -247,9 +247,11 @@ fn convert_table(t: &DeTable<'_>, line: Option<u32>, lines: &LineIndex) -> Node 
 fn convert(v: &DeValue<'_>, line: Option<u32>, lines: &LineIndex) -> Node {
     let value = match v {
         DeValue::String(s) => Value::Str(s.to_string()),
+        // An integer beyond i64 keeps its magnitude as a float, so that a message
+        // shows the number written (and a range check refuses it) rather than NaN.
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(x) => Value::Int(x),
-            Err(_) => Value::Float(f64::NAN),
+            Err(_) => Value::Float(i128::from_str_radix(i.as_str(), i.radix()).map_or(f64::NAN, |x| x as f64)),
         },
         DeValue::Float(x) => Value::Float(x.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
@@ -304,6 +306,14 @@ mod tests {
         ] {
             assert_eq!(parse_document(doc).unwrap_err().key.as_deref(), key, "{doc}");
         }
+    }
+
+    #[test]
+    fn integers_beyond_i64_keep_their_magnitude() {
+        let n = parse_document("a = 18446744073709551615\nb = -9223372036854775809\n").unwrap();
+        assert_eq!(n.get("a").unwrap().value, Value::Float(1.8446744073709552e19));
+        assert_eq!(n.get("b").unwrap().value, Value::Float(-9.223372036854775808e18));
+        assert_eq!(n.get("a").unwrap().to_string(), "1.8446744073709552e19");
     }
 
     #[test]
