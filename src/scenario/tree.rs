@@ -312,7 +312,7 @@ mod tests {
     fn integers_beyond_i64_keep_their_magnitude() {
         let n = parse_document("a = 18446744073709551615\nb = -9223372036854775809\n").unwrap();
         assert_eq!(n.get("a").unwrap().value, Value::Float(1.8446744073709552e19));
-        assert_eq!(n.get("b").unwrap().value, Value::Float(-9.223372036854775808e18));
+        assert_eq!(n.get("b").unwrap().value, Value::Float(-9.223372036854776e18));
         assert_eq!(n.get("a").unwrap().to_string(), "1.8446744073709552e19");
     }
 
