@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod dist;
 pub mod latency;
+pub(crate) mod limits;
 pub mod pricing;
 pub mod quality;
 
@@ -171,8 +172,8 @@ pub enum Arrivals {
     Batch,
     /// Arrival times (seconds, sorted) read from a CSV column.
     Trace {
-        /// The arrival times.
-        times_s: Vec<f64>,
+        /// The arrival times (shared: a sweep's points hold one copy).
+        times_s: std::sync::Arc<[f64]>,
     },
 }
 

@@ -1,7 +1,8 @@
 //! Loading scenarios: TOML text -> value tree -> overrides -> typed, validated [`Scenario`].
 
-pub mod overrides;
+pub(crate) mod overrides;
 pub(crate) mod schema;
+pub(crate) mod trace;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,9 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/research-report.to
 /// How the default scenario is named in messages and manifests.
 pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/research-report.toml";
 
+/// The largest scenario file read (trace files, read separately, may be larger).
+pub(crate) const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
 /// Where a scenario's text came from.
 #[derive(Clone, Debug)]
 pub struct Source {
@@ -31,8 +35,17 @@ pub struct Source {
 impl Source {
     /// Reads a scenario file.
     pub fn read(path: &Path) -> Result<Source> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid(&path.display().to_string(), "", "", format!("cannot read scenario: {e}")))?;
+        let shown = path.display().to_string();
+        let bad = |why: String| Error::invalid(&shown, "", "", why);
+        // A FIFO or a device (`/dev/zero`) would block or never end.
+        let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot read scenario: {e}")))?;
+        if !meta.is_file() {
+            return Err(bad("cannot read scenario: not a regular file".into()));
+        }
+        if meta.len() > MAX_SCENARIO_BYTES {
+            return Err(bad(format!("cannot read scenario: {} bytes; a scenario is at most {MAX_SCENARIO_BYTES}", meta.len())));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read scenario: {e}")))?;
         // Relative paths inside the scenario resolve against its folder, recorded as an
         // absolute path so that a replay from another directory finds them.
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -58,7 +71,12 @@ impl Source {
                 line: e.line,
                 path: String::new(),
                 value: String::new(),
-                expected: format!("invalid TOML: {}", e.message.replace('\n', " ")),
+                // The key at fault: the duplicate, or the key of the line.
+                expected: match (e.message.as_str(), &e.at, &e.key) {
+                    ("duplicate key", Some(k), _) => format!("invalid TOML: duplicate key `{k}`"),
+                    (m, _, Some(k)) => format!("invalid TOML in `{k}`: {}", m.replace('\n', " ")),
+                    (m, _, None) => format!("invalid TOML: {}", m.replace('\n', " ")),
+                },
             }])
         })
     }
@@ -81,12 +99,20 @@ pub fn parse_assignment(arg: &str, flag: &str) -> Result<(String, String)> {
     }
 }
 
+/// At most 200 characters of `s`, for messages.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Applies `--set` overrides to a tree. Every bad path is reported.
 pub fn apply_sets(tree: &mut Node, sets: &[(String, String)], origin: &str) -> Result<()> {
     let mut diags = Vec::new();
     for (path, value) in sets {
         if let Err(e) = overrides::set(tree, path, tree::parse_value(value)) {
-            diags.push(Diagnostic { file: origin.to_string(), line: None, path: path.clone(), value: value.clone(), expected: e.0 });
+            diags.push(Diagnostic { file: origin.to_string(), line: None, path: shorten(path), value: shorten(value), expected: e.0 });
         }
     }
     if diags.is_empty() { Ok(()) } else { Err(Error::Invalid(diags)) }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use rand_distr::LogNormal;
 use serde::Deserialize;
 
 use super::Dist;
@@ -24,9 +23,10 @@ pub struct Spread {
 impl Spread {
     /// The distribution.
     pub fn dist(self) -> Dist {
-        match LogNormal::new(self.median.ln(), self.sigma) {
-            Ok(l) if self.sigma > 0.0 => Dist::LogNormal(l),
-            _ => Dist::Const(self.median),
+        if self.sigma > 0.0 {
+            Dist::lognormal_median(self.median, self.sigma).unwrap_or_else(|_| Dist::constant(self.median))
+        } else {
+            Dist::constant(self.median)
         }
     }
 }
@@ -196,7 +196,7 @@ mod tests {
         let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / logs.len() as f64).sqrt();
         assert!((median / 2.0 - 1.0).abs() < 0.03, "median {median}");
         assert!((sd - 0.5).abs() < 0.02, "sd {sd}");
-        assert!(matches!(Spread { median: 3.0, sigma: 0.0 }.dist(), Dist::Const(3.0)));
+        assert_eq!(Spread { median: 3.0, sigma: 0.0 }.dist().as_constant(), Some(3.0));
     }
 
     #[test]

@@ -136,6 +136,18 @@ impl Pricing {
         self.tiers.get(&ServiceTier::Standard).and_then(|b| b.first()).map(|b| b.rates).unwrap_or_default()
     }
 
+    /// The highest token price of any tier, band and kind, in USD per million tokens
+    /// (what the scenario limits bound).
+    pub fn max_usd_per_mtok(&self) -> f64 {
+        let mut top = 0.0f64;
+        for r in self.tiers.values().flatten().map(|b| b.rates) {
+            for p in [Some(r.input), Some(r.output), r.cache_read, r.cache_write, r.cache_write_1h, r.reasoning].into_iter().flatten() {
+                top = top.max(p.usd_per_mtok());
+            }
+        }
+        top
+    }
+
     /// Mutable base rates, created if absent (scenario overrides write here).
     pub fn base_mut(&mut self) -> &mut Rates {
         let bands = self.tiers.entry(ServiceTier::Standard).or_default();

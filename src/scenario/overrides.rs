@@ -5,15 +5,25 @@
 //! names the element whose `id` (steps) or `name` (task classes) equals it
 //! (`strategies.pipeline.steps.verify.max_rework`, `workload.classes.brief.difficulty`)
 //! or, failing that, its 0-based index.
+//!
+//! A name holding dots may also be written unquoted, as a shell leaves
+//! `models."gpt-4.1".x` once it has removed the quotes: `models.gpt-4.1.x` resolves to the
+//! longest run of segments that names an existing key (or, under `models`, a catalog
+//! model).
 
 use super::tree::{Node, Value};
+use crate::model::catalog;
+
+/// Segments a path may have: no scenario key is nested deeper than a few levels, and a
+/// path of thousands would build a tree too deep to drop or print.
+pub(crate) const MAX_SEGMENTS: usize = 32;
 
 /// A problem with an override path, reported as invalid input.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathError(pub String);
+pub(crate) struct PathError(pub(crate) String);
 
 /// Splits a dotted path into segments, honouring double-quoted segments.
-pub fn split_path(path: &str) -> Result<Vec<String>, PathError> {
+pub(crate) fn split_path(path: &str) -> Result<Vec<String>, PathError> {
     let mut segs = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();
@@ -51,6 +61,10 @@ pub fn split_path(path: &str) -> Result<Vec<String>, PathError> {
         return Err(PathError(format!("empty segment in path `{path}`")));
     }
     segs.push(cur);
+    if segs.len() > MAX_SEGMENTS {
+        let shown: String = path.chars().take(60).collect();
+        return Err(PathError(format!("path `{shown}…` has {} segments; at most {MAX_SEGMENTS}", segs.len())));
+    }
     Ok(segs)
 }
 
@@ -60,9 +74,44 @@ fn names(n: &Node, seg: &str) -> bool {
     ["id", "name"].iter().any(|k| matches!(n.get(k).map(|v| &v.value), Some(Value::Str(s)) if s == seg))
 }
 
+/// Joins unquoted segments that together name a key: from `segs[i]`, the longest run
+/// `segs[i..j]` whose dotted join is a key of `entries` or, directly under `models`, a
+/// catalog model; a single segment when none is. Returns the key and `j`.
+fn resolve(segs: &[String], i: usize, entries: &[(String, Node)]) -> (String, usize) {
+    let under_models = i == 1 && segs[0] == "models";
+    for j in (i + 2..=segs.len()).rev() {
+        let k = segs[i..j].join(".");
+        if entries.iter().any(|(e, _)| *e == k) || (under_models && catalog::builtin().find(&k).is_some()) {
+            return (k, j);
+        }
+    }
+    (segs[i].clone(), i + 1)
+}
+
 /// Sets `path` to `value` in `root`, creating intermediate tables as needed.
-pub fn set(root: &mut Node, path: &str, value: Node) -> Result<(), PathError> {
+pub(crate) fn set(root: &mut Node, path: &str, value: Node) -> Result<(), PathError> {
     let segs = split_path(path)?;
+    // Unquoted dotted names are joined first (see the module doc).
+    let mut joined: Vec<String> = Vec::with_capacity(segs.len());
+    {
+        let mut node: Option<&Node> = Some(root);
+        let mut i = 0;
+        while i < segs.len() {
+            let (key, j) = match node.and_then(Node::as_table) {
+                Some(entries) => resolve(&segs, i, entries),
+                None if i == 1 && segs[0] == "models" => resolve(&segs, i, &[]),
+                None => (segs[i].clone(), i + 1),
+            };
+            node = node.and_then(|n| match &n.value {
+                Value::Table(_) => n.get(&key),
+                Value::Array(items) => items.iter().find(|x| names(x, &key)),
+                _ => None,
+            });
+            joined.push(key);
+            i = j;
+        }
+    }
+    let segs = joined;
     let mut node = root;
     for (i, seg) in segs.iter().enumerate() {
         let last = i + 1 == segs.len();
@@ -100,14 +149,23 @@ pub fn set(root: &mut Node, path: &str, value: Node) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Reads the value at `path`, if present.
-pub fn get<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
+/// Reads the value at `path`, if present (dotted names resolve as in [`set`]).
+pub(crate) fn get<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
     let segs = split_path(path).ok()?;
     let mut node = root;
-    for seg in &segs {
+    let mut i = 0;
+    while i < segs.len() {
         node = match &node.value {
-            Value::Table(_) => node.get(seg)?,
-            Value::Array(items) => items.iter().find(|n| names(n, seg)).or_else(|| seg.parse::<usize>().ok().and_then(|k| items.get(k)))?,
+            Value::Table(entries) => {
+                let (key, j) = resolve(&segs, i, entries);
+                i = j;
+                node.get(&key)?
+            }
+            Value::Array(items) => {
+                let seg = &segs[i];
+                i += 1;
+                items.iter().find(|n| names(n, seg)).or_else(|| seg.parse::<usize>().ok().and_then(|k| items.get(k)))?
+            }
             _ => return None,
         };
     }
@@ -124,6 +182,31 @@ mod tests {
         assert_eq!(split_path("models.\"gpt-4.1\".input_usd_per_mtok").unwrap(), vec!["models", "gpt-4.1", "input_usd_per_mtok"]);
         assert!(split_path("a..b").is_err());
         assert!(split_path("a.\"b").is_err());
+    }
+
+    #[test]
+    fn unquoted_dotted_names_resolve_to_the_longest_known_key() {
+        let mut doc = parse_document("[models.\"gpt-4.1\"]\ninput_usd_per_mtok = 2\n[models.gpt-4]\nx = 1\n").unwrap();
+        // As a shell leaves `models."gpt-4.1".input_usd_per_mtok=4`.
+        set(&mut doc, "models.gpt-4.1.input_usd_per_mtok", parse_value("4")).unwrap();
+        assert_eq!(get(&doc, "models.\"gpt-4.1\".input_usd_per_mtok").unwrap().value, Value::Int(4));
+        assert_eq!(doc.get("models").unwrap().as_table().unwrap().len(), 2);
+        // A catalog model the file does not define yet.
+        set(&mut doc, "models.gpt-4.1-mini.error_rate", parse_value("0.5")).unwrap();
+        assert_eq!(doc.get("models").unwrap().get("gpt-4.1-mini").unwrap().get("error_rate").unwrap().value, Value::Float(0.5));
+        // Otherwise one segment is one key, as before.
+        set(&mut doc, "agents.a.b.c", parse_value("1")).unwrap();
+        assert_eq!(doc.get("agents").unwrap().get("a").unwrap().get("b").unwrap().get("c").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn paths_are_capped_in_depth() {
+        let deep = vec!["a"; 65_000].join(".");
+        let e = split_path(&deep).unwrap_err();
+        assert!(e.0.ends_with("has 65000 segments; at most 32"), "{}", e.0);
+        let mut doc = parse_document("").unwrap();
+        assert!(set(&mut doc, &deep, parse_value("1")).is_err());
+        assert!(set(&mut doc, &vec!["a"; 32].join("."), parse_value("1")).is_ok());
     }
 
     #[test]

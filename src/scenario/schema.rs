@@ -12,6 +12,7 @@ mod agents;
 mod fields;
 mod models;
 mod strategies;
+mod volume;
 mod workload;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use std::path::Path;
 use self::fields::{Fields, join_path};
 use super::tree::Node;
 use crate::error::Diagnostic;
+use crate::model::limits;
 use crate::model::*;
 
 /// Collects diagnostics for one file.
@@ -61,7 +63,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
     let description = top.string_opt(cx, "description").unwrap_or("").to_string();
     let seed = top.count(cx, "seed", 1, 0);
     let replications = top.count(cx, "replications", 10, 1);
-    if replications > 1_000_000 {
+    if replications > limits::MAX_REPLICATIONS {
         cx.err(root.get("replications").and_then(|n| n.line), "replications", replications.to_string(), "expected at most 1000000");
     }
     let prices = models::price_map(cx, &mut top, root, env.base_dir);
@@ -168,7 +170,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
         return None;
     }
     let inputs = cx.inputs.clone();
-    Some(Scenario {
+    let sc = Scenario {
         name,
         description,
         seed,
@@ -180,7 +182,9 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
         business_units: bus,
         inputs,
         prices: PriceSource { label: prices.label.clone(), sha256: prices.sha256.clone() },
-    })
+    };
+    volume::check(cx, root, &sc);
+    if cx.diags.is_empty() { Some(sc) } else { None }
 }
 
 /// A small valid scenario with one empty line per section where a test puts a key, so

@@ -108,6 +108,9 @@ impl fmt::Display for Node {
         match &self.value {
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Int(i) => write!(f, "{i}"),
+            // Very large and very small numbers in exponent form, so that a message
+            // shows `1e308` rather than 309 digits.
+            Value::Float(x) if x.is_finite() && *x != 0.0 && (x.abs() >= 1e16 || x.abs() < 1e-5) => write!(f, "{x:e}"),
             Value::Float(x) => write!(f, "{x}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Datetime(d) => write!(f, "{d}"),
@@ -142,6 +145,11 @@ pub struct SyntaxError {
     pub line: Option<u32>,
     /// The parser's message.
     pub message: String,
+    /// The text the parser points at (for a duplicate key: the key), when it is short
+    /// and on one line.
+    pub at: Option<String>,
+    /// The dotted key defined on the line at fault, when the line defines one.
+    pub key: Option<String>,
 }
 
 /// Parses TOML text into a tree whose nodes carry their source lines.
@@ -152,8 +160,38 @@ pub fn parse_document(text: &str) -> Result<Node, SyntaxError> {
             let span = t.span();
             Ok(convert_table(t.get_ref(), Some(lines.line(span.start)), &lines))
         }
-        Err(e) => Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message: e.message().trim().to_string() }),
+        Err(e) => {
+            let message = e.message().trim().to_string();
+            let at = e.span().and_then(|s| {
+                let t = text.get(s.clone())?.trim();
+                if t.is_empty() || t.len() > 200 || t.contains('\n') {
+                    return None;
+                }
+                Some(if message == "duplicate key" { key_path(text, s.start).unwrap_or_else(|| t.to_string()) } else { t.to_string() })
+            });
+            // The key of the line at fault, when the line defines one.
+            let key = e.span().and_then(|s| key_path(text, s.start)).filter(|k| k.len() <= 200 && !k.is_empty());
+            Err(SyntaxError { line: e.span().map(|s| lines.line(s.start)), message, at, key })
+        }
     }
+}
+
+/// The dotted path of the key defined on the line holding `offset`: a table header's
+/// name, or the key of a `key = value` line prefixed by the table it is in.
+fn key_path(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?.trim();
+    let header = |l: &str| l.strip_prefix('[').map(|h| h.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string());
+    if let Some(h) = header(line) {
+        return Some(h);
+    }
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let table = text[..start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).and_then(header);
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 /// Parses one TOML value (the right-hand side of `--set PATH=VALUE`). A bare word that
@@ -209,9 +247,11 @@ fn convert_table(t: &DeTable<'_>, line: Option<u32>, lines: &LineIndex) -> Node 
 fn convert(v: &DeValue<'_>, line: Option<u32>, lines: &LineIndex) -> Node {
     let value = match v {
         DeValue::String(s) => Value::Str(s.to_string()),
+        // An integer beyond i64 keeps its magnitude as a float, so that a message
+        // shows the number written (and a range check refuses it) rather than NaN.
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(x) => Value::Int(x),
-            Err(_) => Value::Float(f64::NAN),
+            Err(_) => Value::Float(i128::from_str_radix(i.as_str(), i.radix()).map_or(f64::NAN, |x| x as f64)),
         },
         DeValue::Float(x) => Value::Float(x.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
@@ -241,6 +281,49 @@ mod tests {
     fn syntax_errors_carry_a_line() {
         let e = parse_document("a = 1\nb = = 2\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        for (doc, line, at) in [
+            ("seed = 1\nseed = 2\n", 2, "seed"),
+            ("[models.a]\nx = 1\n[models.a]\ny = 2\n", 3, "models.a"),
+            ("[a]\nb.c = 1\nb.c = 2\n", 3, "a.b.c"),
+            ("[[s.steps]]\nid = 1\nid = 2\n", 3, "s.steps.id"),
+        ] {
+            let e = parse_document(doc).unwrap_err();
+            assert_eq!((e.message.as_str(), e.line, e.at.as_deref()), ("duplicate key", Some(line), Some(at)), "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_key_of_its_line() {
+        for (doc, key) in [
+            ("name = \"x\"\nb = = 2\n", Some("b")),
+            ("[agents.a]\nmodel = gpt\n", Some("agents.a.model")),
+            ("[models.a\nx = 1\n", Some("models.a")),
+            ("a = 1\n\"unclosed\n", None),
+        ] {
+            assert_eq!(parse_document(doc).unwrap_err().key.as_deref(), key, "{doc}");
+        }
+    }
+
+    #[test]
+    fn integers_beyond_i64_keep_their_magnitude() {
+        let n = parse_document("a = 18446744073709551615\nb = -9223372036854775809\n").unwrap();
+        assert_eq!(n.get("a").unwrap().value, Value::Float(1.8446744073709552e19));
+        assert_eq!(n.get("b").unwrap().value, Value::Float(-9.223372036854776e18));
+        assert_eq!(n.get("a").unwrap().to_string(), "1.8446744073709552e19");
+    }
+
+    #[test]
+    fn messages_show_extreme_floats_in_exponent_form() {
+        assert_eq!(parse_value("1e308").to_string(), "1e308");
+        assert_eq!(parse_value("1e-300").to_string(), "1e-300");
+        assert_eq!(parse_value("0.25").to_string(), "0.25");
+        assert_eq!(parse_value("1.0").to_string(), "1");
+        assert_eq!(parse_value("123456.5").to_string(), "123456.5");
+        assert_eq!(parse_value("nan").to_string(), "NaN");
     }
 
     #[test]

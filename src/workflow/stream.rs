@@ -1,6 +1,8 @@
 //! The task stream: arrival times, classes and per-task keys, drawn from their own
 //! random stream so that every strategy of a replication sees the same tasks.
 
+use std::sync::Arc;
+
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
@@ -34,10 +36,15 @@ pub struct TaskStream {
 
 #[derive(Debug)]
 enum ArrivalGen {
-    Poisson { mean_ns: f64 },
-    Fixed { interval: SimTime },
+    Poisson {
+        mean_ns: f64,
+    },
+    Fixed {
+        interval: SimTime,
+    },
     Batch,
-    Trace(Vec<SimTime>),
+    /// Seconds, shared with the scenario (converted per task, not copied per world).
+    Trace(Arc<[f64]>),
 }
 
 impl TaskStream {
@@ -48,7 +55,7 @@ impl TaskStream {
             Arrivals::Poisson { rate_per_hour } => ArrivalGen::Poisson { mean_ns: 3600e9 / rate_per_hour },
             Arrivals::Fixed { interval_s } => ArrivalGen::Fixed { interval: SimTime::from_secs(*interval_s) },
             Arrivals::Batch => ArrivalGen::Batch,
-            Arrivals::Trace { times_s } => ArrivalGen::Trace(times_s.iter().map(|t| SimTime::from_secs(*t)).collect()),
+            Arrivals::Trace { times_s } => ArrivalGen::Trace(Arc::clone(times_s)),
         };
         let total_share: f64 = w.classes.iter().map(|c| c.share).sum();
         let mut acc = 0.0;
@@ -100,7 +107,7 @@ impl Iterator for TaskStream {
             }
             ArrivalGen::Fixed { interval } => SimTime(interval.0.saturating_mul(id)),
             ArrivalGen::Batch => SimTime::ZERO,
-            ArrivalGen::Trace(t) => t[id as usize],
+            ArrivalGen::Trace(t) => SimTime::from_secs(t[id as usize]),
         };
         let u: f64 = self.rng.random();
         let class = self.cum_shares.iter().position(|&c| u < c).unwrap_or(self.cum_shares.len() - 1);

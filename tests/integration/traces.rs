@@ -488,7 +488,6 @@ fn call(trace: &str, span: &str, start_s: i128, duration_s: f64, input: u64, out
 
 #[test]
 fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
-    use orchsim::model::Dist;
     use traces::SpanStatus::{Error as Failed, Ok};
     // Three traces 100 s apart; in each, three calls of 100, 200, 300 output tokens lasting
     // 1.5, 2.5, 3.5 s (ttft 0.5 s, 100 tokens/s), inputs 1000, 1500, 2000, each call
@@ -511,16 +510,16 @@ fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
     assert_eq!(sc.workload.tasks, 3);
     let a = &sc.agents[0];
     assert_eq!((a.name.as_str(), sc.models[a.model].name.as_str()), ("coder", "gpt-4o-2024-08-06"));
-    assert!(matches!(a.input_tokens, Dist::Const(v) if v == 1000.0));
+    assert!(a.input_tokens.as_constant().is_some_and(|v| v == 1000.0));
     let tc = a.tool_calls.as_ref().unwrap();
-    assert!(matches!(tc.count, Dist::Const(v) if v == 2.0));
-    assert!(matches!(tc.tokens_per_call, Dist::Const(v) if v == 500.0));
-    assert!(matches!(tc.latency_s, Dist::Const(v) if v == 1.5));
+    assert!(tc.count.as_constant().is_some_and(|v| v == 2.0));
+    assert!(tc.tokens_per_call.as_constant().is_some_and(|v| v == 500.0));
+    assert!(tc.latency_s.as_constant().is_some_and(|v| v == 1.5));
     assert!((a.error_rate - 1.0 / 3.0).abs() < 1e-3, "{}", a.error_rate);
     let m = &sc.models[a.model];
     assert!((m.error_rate - 1.0 / 9.0).abs() < 1e-3);
-    assert!(matches!(m.ttft_s, Dist::Const(v) if (v - 0.5).abs() < 1e-9), "{:?}", m.ttft_s);
-    assert!(matches!(m.output_tokens_per_s, Dist::Const(v) if (v - 100.0).abs() < 1e-6));
+    assert!(m.ttft_s.as_constant().is_some_and(|v| (v - 0.5).abs() < 1e-9), "{:?}", m.ttft_s);
+    assert!(m.output_tokens_per_s.as_constant().is_some_and(|v| (v - 100.0).abs() < 1e-6));
     // Two gaps of 100 s between three trace starts: 36 an hour.
     assert!(text.contains("rate_per_hour = 36 "), "{text}");
     assert!(text.contains("# visible output tokens per call: lognormal, n = 9, KS distance"), "{text}");

@@ -1,8 +1,9 @@
 //! `[agents.NAME]`: the model an agent calls, its tokens, tool calls, faults and review.
 
 use super::Cx;
-use super::fields::{Check, Fields, join_path, usd};
+use super::fields::{Check, Fields, SECONDS, TOKENS, TOOL_CALLS, join_path, usd};
 use crate::economics::billing::CacheMode;
+use crate::model::limits;
 use crate::model::*;
 use crate::scenario::tree::{Node, Value};
 
@@ -26,16 +27,16 @@ pub(super) fn agent(
         }
         r
     });
-    let system_prompt_tokens = f.count(cx, "system_prompt_tokens", 0, 0);
-    let input_tokens = f.dist(cx, "input_tokens", 0.0);
-    let output_tokens = f.dist(cx, "output_tokens", 0.0);
+    let system_prompt_tokens = f.count_max(cx, "system_prompt_tokens", 0, 0, limits::MAX_TOKENS as u64);
+    let input_tokens = f.dist(cx, "input_tokens", 0.0, TOKENS);
+    let output_tokens = f.dist(cx, "output_tokens", 0.0, TOKENS);
     let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
     let tool_calls = f.sub(cx, "tool_calls").map(|mut t| {
         let tc = ToolCalls {
-            count: t.dist(cx, "count", 0.0),
-            latency_s: t.dist(cx, "latency_s", 0.0),
-            usd_per_call: usd(t.num(cx, "usd_per_call", 0.0, Check::NonNeg)),
-            tokens_per_call: t.dist(cx, "tokens_per_call", 0.0),
+            count: t.dist(cx, "count", 0.0, TOOL_CALLS),
+            latency_s: t.dist(cx, "latency_s", 0.0, SECONDS),
+            usd_per_call: usd(t.num(cx, "usd_per_call", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+            tokens_per_call: t.dist(cx, "tokens_per_call", 0.0, TOKENS),
             web_search: t.choice(cx, "kind", false, &[("tool", false), ("web_search", true)]),
         };
         t.finish(cx);
@@ -110,7 +111,7 @@ fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMod
         f.choice(cx, "prompt_cache", CacheMode::Auto, &[("auto", CacheMode::Auto), ("1h", CacheMode::OneHour), ("off", CacheMode::Off)]);
     let tiers: Vec<(&str, ServiceTier)> = ServiceTier::ALL.iter().map(|t| (t.name(), *t)).collect();
     let tier = f.choice(cx, "service_tier", ServiceTier::Standard, &tiers);
-    let reasoning = f.dist(cx, "reasoning_tokens", 0.0);
+    let reasoning = f.dist(cx, "reasoning_tokens", 0.0, TOKENS);
     let Some(m) = model.filter(|m| !m.pricing.tiers.is_empty()) else { return (cache, tier, reasoning) };
     let at = |key: &str| f.entries.iter().find(|(k, _)| k == key).map(|(_, n)| n);
     if let Some(n) = at("service_tier").filter(|_| !m.pricing.offers(tier)) {
@@ -133,14 +134,14 @@ fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMod
 #[cfg(test)]
 mod tests {
     use crate::economics::money::Usd;
-    use crate::model::Dist;
+    use crate::model::dist::Shape;
     use crate::scenario::schema::testing::{load, refused};
 
     #[test]
     fn tokens_are_non_negative_distributions() {
         let sc = load(&[("AGENTS", "input_tokens = 100\noutput_tokens = { dist = \"exp\", mean = 40 }")]).unwrap();
-        assert!(matches!(sc.agents[0].input_tokens, Dist::Const(v) if v == 100.0));
-        assert!(matches!(sc.agents[0].output_tokens, Dist::Exp(_)));
+        assert!(matches!(sc.agents[0].input_tokens.shape(), Shape::Const(v) if *v == 100.0));
+        assert!(matches!(sc.agents[0].output_tokens.shape(), Shape::Exp(_)));
         assert_eq!(refused(&[("AGENTS", "input_tokens = -5")]), "t.toml:14: agents.a.input_tokens = -5: expected a non-negative number");
     }
 
@@ -159,7 +160,7 @@ mod tests {
         let sc = load(&[("AGENTS", "tool_calls = { count = 2, usd_per_call = 0.01 }")]).unwrap();
         let tc = sc.agents[0].tool_calls.as_ref().unwrap();
         assert_eq!(tc.usd_per_call, Usd::from_f64(0.01));
-        assert!(matches!(tc.count, Dist::Const(v) if v == 2.0));
+        assert!(matches!(tc.count.shape(), Shape::Const(v) if *v == 2.0));
         assert_eq!(
             refused(&[("AGENTS", "tool_calls = { count = 2, usd = 1 }")]),
             "t.toml:14: agents.a.tool_calls.usd = 1: unknown key; expected one of: count, kind, latency_s, tokens_per_call, \
@@ -181,7 +182,7 @@ mod tests {
         use crate::model::ServiceTier;
         let a = &load(&[]).unwrap().agents[0];
         assert_eq!((a.prompt_cache, a.service_tier), (CacheMode::Auto, ServiceTier::Standard));
-        assert!(matches!(a.reasoning_tokens, Dist::Const(v) if v == 0.0));
+        assert!(matches!(a.reasoning_tokens.shape(), crate::model::dist::Shape::Const(v) if *v == 0.0));
         let sonnet = ("model = \"m\"", "model = \"claude-sonnet-4-5\"");
         let sc = load(&[sonnet, ("AGENTS", "prompt_cache = \"1h\"\nservice_tier = \"batch\"\nreasoning_tokens = 300")]).unwrap();
         let a = &sc.agents[0];
@@ -190,7 +191,7 @@ mod tests {
         assert!(tc.web_search);
         assert!(!load(&[("AGENTS", "tool_calls = { count = 3 }")]).unwrap().agents[0].tool_calls.clone().unwrap().web_search);
         assert_eq!((a.prompt_cache, a.service_tier), (CacheMode::OneHour, ServiceTier::Batch));
-        assert!(matches!(a.reasoning_tokens, Dist::Const(v) if v == 300.0));
+        assert!(matches!(a.reasoning_tokens.shape(), crate::model::dist::Shape::Const(v) if *v == 300.0));
         let gpt = ("model = \"m\"", "model = \"gpt-4o\"");
         assert_eq!(
             refused(&[gpt, ("AGENTS", "service_tier = \"flex\"")]),

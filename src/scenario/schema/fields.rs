@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::economics::money::Usd;
-use crate::model::Dist;
+use crate::model::{Dist, limits};
 use crate::scenario::tree::{Node, Value};
 
 pub(super) fn join_path(base: &str, key: &str) -> String {
@@ -69,7 +69,7 @@ impl<'a> Fields<'a> {
     pub(super) fn num_req(&mut self, cx: &mut Cx, key: &'static str, check: Check) -> f64 {
         if self.entries.iter().all(|(k, _)| k != key) {
             self.known.push(key);
-            self.missing(cx, key, check.expected());
+            self.missing(cx, key, &check.expected());
             return 0.0;
         }
         self.num_opt(cx, key, check).unwrap_or(0.0)
@@ -79,6 +79,20 @@ impl<'a> Fields<'a> {
         let Some(n) = self.take(key) else { return default };
         let path = self.p(key);
         count(cx, n, &path, min).unwrap_or(default)
+    }
+
+    /// A whole number in `min..=max`; the default when absent or invalid (reported).
+    pub(super) fn count_max(&mut self, cx: &mut Cx, key: &'static str, default: u64, min: u64, max: u64) -> u64 {
+        let Some(n) = self.take(key) else { return default };
+        let path = self.p(key);
+        match count(cx, n, &path, min) {
+            Some(c) if c <= max => c,
+            Some(_) => {
+                cx.bad(n, &path, format!("expected a whole number from {min} to {max}"));
+                default
+            }
+            None => default,
+        }
     }
 
     pub(super) fn string_opt(&mut self, cx: &mut Cx, key: &'static str) -> Option<&'a str> {
@@ -121,23 +135,23 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(super) fn dist_opt(&mut self, cx: &mut Cx, key: &'static str) -> Option<Dist> {
+    pub(super) fn dist_opt(&mut self, cx: &mut Cx, key: &'static str, q: Qty) -> Option<Dist> {
         let n = self.take(key)?;
         let path = self.p(key);
-        dist(cx, n, &path)
+        dist(cx, n, &path, q)
     }
 
-    pub(super) fn dist(&mut self, cx: &mut Cx, key: &'static str, default: f64) -> Dist {
-        self.dist_opt(cx, key).unwrap_or(Dist::Const(default))
+    pub(super) fn dist(&mut self, cx: &mut Cx, key: &'static str, default: f64, q: Qty) -> Dist {
+        self.dist_opt(cx, key, q).unwrap_or_else(|| Dist::constant(default))
     }
 
-    pub(super) fn dist_req(&mut self, cx: &mut Cx, key: &'static str) -> Dist {
+    pub(super) fn dist_req(&mut self, cx: &mut Cx, key: &'static str, q: Qty) -> Dist {
         if self.entries.iter().all(|(k, _)| k != key) {
             self.known.push(key);
             self.missing(cx, key, "a number or a distribution table");
-            return Dist::Const(0.0);
+            return Dist::constant(0.0);
         }
-        self.dist(cx, key, 0.0)
+        self.dist(cx, key, 0.0, q)
     }
 
     pub(super) fn sub(&mut self, cx: &mut Cx, key: &'static str) -> Option<Fields<'a>> {
@@ -147,20 +161,30 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Range checks for numbers.
+/// Range checks for numbers. The bounds of the `AtMost` kinds are the limits of
+/// [`crate::model::limits`].
 #[derive(Clone, Copy)]
 pub(super) enum Check {
     Prob,
     NonNeg,
     Pos,
+    /// `0 <= x <= max`.
+    AtMost(f64),
+    /// `0 < x <= max`.
+    PosAtMost(f64),
+    /// `min <= x <= max`.
+    Between(f64, f64),
 }
 
 impl Check {
-    pub(super) fn expected(self) -> &'static str {
+    pub(super) fn expected(self) -> String {
         match self {
-            Check::Prob => "a probability between 0 and 1",
-            Check::NonNeg => "a non-negative number",
-            Check::Pos => "a positive number",
+            Check::Prob => "a probability between 0 and 1".into(),
+            Check::NonNeg => "a non-negative number".into(),
+            Check::Pos => "a positive number".into(),
+            Check::AtMost(m) => format!("a non-negative number at most {m}"),
+            Check::PosAtMost(m) => format!("a positive number at most {m}"),
+            Check::Between(a, b) => format!("a number from {a} to {b}"),
         }
     }
     pub(super) fn ok(self, x: f64) -> bool {
@@ -169,9 +193,31 @@ impl Check {
                 Check::Prob => (0.0..=1.0).contains(&x),
                 Check::NonNeg => x >= 0.0,
                 Check::Pos => x > 0.0,
+                Check::AtMost(m) => (0.0..=m).contains(&x),
+                Check::PosAtMost(m) => x > 0.0 && x <= m,
+                Check::Between(a, b) => (a..=b).contains(&x),
             }
     }
 }
+
+/// The quantity a distribution describes: its unit, and the limit its location (the
+/// constant, mean or maximum) must respect and its draws are clamped to.
+#[derive(Clone, Copy)]
+pub(super) struct Qty {
+    pub(super) max: f64,
+    pub(super) unit: &'static str,
+}
+
+/// Tokens per draw, up to the largest context window.
+pub(super) const TOKENS: Qty = Qty { max: limits::MAX_TOKENS, unit: "tokens (the largest context window)" };
+/// Seconds per draw.
+pub(super) const SECONDS: Qty = Qty { max: limits::MAX_SECONDS, unit: "seconds" };
+/// Person-hours per draw.
+pub(super) const HOURS: Qty = Qty { max: limits::MAX_HOURS, unit: "hours" };
+/// Tool calls per attempt.
+pub(super) const TOOL_CALLS: Qty = Qty { max: limits::MAX_TOOL_CALLS, unit: "tool calls per attempt" };
+/// Output tokens per second.
+pub(super) const SPEED: Qty = Qty { max: limits::MAX_TOKENS_PER_S, unit: "tokens per second" };
 
 pub(super) fn num(cx: &mut Cx, n: &Node, path: &str, check: Check) -> Option<f64> {
     let x = match n.value {
@@ -204,21 +250,44 @@ pub(super) fn count(cx: &mut Cx, n: &Node, path: &str, min: u64) -> Option<u64> 
     }
 }
 
+/// Exact dollars of a validated amount (every amount read is bounded far inside the
+/// range, so the conversion cannot fail; a failure would be reported as zero).
 pub(super) fn usd(x: f64) -> Usd {
-    Usd::from_f64(x)
+    Usd::try_from_f64(x).unwrap_or(Usd::ZERO)
 }
 
-/// A distribution: a number (constant) or `{ dist = "...", ... }`.
-pub(super) fn dist(cx: &mut Cx, n: &Node, path: &str) -> Option<Dist> {
+/// A distribution of quantity `q`: a number (constant) or `{ dist = "...", ... }`,
+/// whose location is at most `q.max` and whose draws are clamped to it.
+pub(super) fn dist(cx: &mut Cx, n: &Node, path: &str, q: Qty) -> Option<Dist> {
     if let Value::Int(_) | Value::Float(_) = n.value {
-        return num(cx, n, path, Check::NonNeg).map(Dist::Const);
+        let v = num(cx, n, path, Check::NonNeg)?;
+        if v > q.max {
+            cx.bad(n, path, format!("expected at most {} {}", q.max, q.unit));
+            return None;
+        }
+        return Some(Dist::constant(v).capped(q.max));
     }
+    let d = dist_table(cx, n, path)?;
+    if d.location() > q.max {
+        let what = match n.get("dist").map(|k| &k.value) {
+            Some(Value::Str(k)) if k == "uniform" || k == "empirical" => "largest value",
+            Some(Value::Str(k)) if k == "const" => "value",
+            _ => "mean",
+        };
+        cx.bad(n, path, format!("expected a {what} of at most {} {}", q.max, q.unit));
+        return None;
+    }
+    Some(d.capped(q.max))
+}
+
+/// A `{ dist = "...", ... }` table, parameters checked by kind.
+fn dist_table(cx: &mut Cx, n: &Node, path: &str) -> Option<Dist> {
     let mut f = Fields::of(cx, n, path)?;
     let kinds = "\"const\", \"exp\", \"lognormal\", \"normal\", \"gamma\", \"uniform\", \"poisson\", \"empirical\"";
     let kind = f.string_req(cx, "dist", &format!("one of {kinds}"))?;
     let before = cx.diags.len();
     let built = match kind {
-        "const" => Ok(Dist::Const(f.num_req(cx, "value", Check::NonNeg))),
+        "const" => Ok(Dist::constant(f.num_req(cx, "value", Check::NonNeg))),
         "exp" => Dist::exp(f.num_req(cx, "mean", Check::Pos)),
         "lognormal" => {
             let (m, s) = (f.num_req(cx, "mean", Check::Pos), f.num_req(cx, "sd", Check::NonNeg));
@@ -275,13 +344,13 @@ pub(super) fn dist(cx: &mut Cx, n: &Node, path: &str) -> Option<Dist> {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::Dist;
+    use crate::model::dist::Shape;
     use crate::scenario::schema::testing::{load, refused};
 
     #[test]
     fn distributions_are_checked_by_kind() {
         let sc = load(&[("AGENTS", "input_tokens = { dist = \"uniform\", min = 10, max = 30 }")]).unwrap();
-        assert!(matches!(sc.agents[0].input_tokens, Dist::Uniform(a, b) if (a, b) == (10.0, 30.0)));
+        assert!(matches!(sc.agents[0].input_tokens.shape(), Shape::Uniform(a, b) if (*a, *b) == (10.0, 30.0)));
         assert_eq!(
             refused(&[("AGENTS", "input_tokens = { dist = \"zipf\" }")]),
             "t.toml:14: agents.a.input_tokens.dist = \"zipf\": expected one of \"const\", \"exp\", \"lognormal\", \"normal\", \

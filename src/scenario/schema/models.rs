@@ -4,10 +4,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Cx;
-use super::fields::{Check, Fields, count, usd};
+use super::fields::{Check, Fields, Qty, SECONDS, SPEED, count, usd};
 use crate::economics::money::PricePerMtok;
-use crate::model::catalog;
+use crate::model::dist::Shape;
 use crate::model::*;
+use crate::model::{catalog, limits};
 use crate::scenario::tree::Node;
 
 /// The scenario's `prices` key: the price map its catalog models come from (the built-in
@@ -26,6 +27,11 @@ pub(super) fn price_map(cx: &mut Cx, top: &mut Fields, root: &Node, base_dir: &P
             catalog::builtin()
         }
     }
+}
+
+/// The limit of a model's distribution-valued key.
+fn quantity(key: &str) -> Qty {
+    if key == "output_tokens_per_s" { SPEED } else { SECONDS }
 }
 
 pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, prices: &catalog::PriceMap) -> Option<Model> {
@@ -64,14 +70,44 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
         pricing.per_request = usd(v);
     }
     let pricing = pricing.scaled(mult);
-    let lat = |f: &mut Fields, cx: &mut Cx, key: &'static str, base: Option<&Dist>| match (f.dist_opt(cx, key), base) {
+    // Every price, after the multiplier, stays within what can be simulated without
+    // overflow (model/limits.rs): the error names the multiplier or the price.
+    let top = pricing.max_usd_per_mtok();
+    if top > limits::MAX_USD_PER_MTOK {
+        let at = ["input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok"]
+            .into_iter()
+            .find(|k| node.get(k).is_some())
+            .filter(|_| mult == 1.0)
+            .unwrap_or("price_multiplier");
+        let shown = node.get(at).or_else(|| node.get("price_multiplier"));
+        match shown {
+            Some(n) => cx.bad(
+                n,
+                &f.p(at),
+                format!(
+                    "expected prices of at most {} USD per million tokens after price_multiplier (the highest is {top})",
+                    limits::MAX_USD_PER_MTOK
+                ),
+            ),
+            None => cx.err(None, path, String::new(), format!("prices above {} USD per million tokens", limits::MAX_USD_PER_MTOK)),
+        }
+    }
+    if pricing.per_request.as_f64() > limits::MAX_FEE_USD {
+        cx.err(
+            node.get("usd_per_request").and_then(|n| n.line),
+            &f.p("usd_per_request"),
+            String::new(),
+            format!("expected at most {} USD per request after price_multiplier", limits::MAX_FEE_USD),
+        );
+    }
+    let lat = |f: &mut Fields, cx: &mut Cx, key: &'static str, base: Option<&Dist>| match (f.dist_opt(cx, key, quantity(key)), base) {
         (Some(d), _) => d,
         (None, Some(d)) => d.clone(),
         (None, None) => {
             if node.get(key).is_none() {
                 f.missing(cx, key, "a positive number or a distribution table");
             }
-            Dist::Const(1.0)
+            Dist::constant(1.0)
         }
     };
     let ttft_s = lat(&mut f, cx, "ttft_s", base.as_ref().map(|b| &b.ttft_s));
@@ -79,12 +115,14 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
     let default_batch = crate::model::latency::table().batch_delay.dist();
     let batch_delay_s = lat(&mut f, cx, "batch_delay_s", Some(base.as_ref().map_or(&default_batch, |b| &b.batch_delay_s)));
     // A speed of zero would stall an attempt forever: constants, uniform lower bounds
-    // and empirical values must be positive, and counts are not speeds.
-    let stalls = match &output_tokens_per_s {
-        Dist::Const(v) => *v <= 0.0,
-        Dist::Uniform(a, _) => *a <= 0.0,
-        Dist::Empirical(v) => v.iter().any(|x| *x <= 0.0),
-        Dist::Poisson(_) => true,
+    // and empirical values must be at least the slowest speed, and counts are not
+    // speeds.
+    let slow = |x: f64| x < limits::MIN_TOKENS_PER_S;
+    let stalls = match output_tokens_per_s.shape() {
+        Shape::Const(v) => slow(*v),
+        Shape::Uniform(a, _) => slow(*a),
+        Shape::Empirical(v) => v.iter().any(|x| slow(*x)),
+        Shape::Poisson(_) => true,
         _ => false,
     };
     if stalls {
@@ -92,23 +130,35 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
             cx.bad(
                 n,
                 &f.p("output_tokens_per_s"),
-                "expected a speed that cannot be zero (a positive number, or a distribution with positive support)",
+                format!(
+                    "expected a speed that cannot be zero (a number of at least {}, or a distribution with positive support)",
+                    limits::MIN_TOKENS_PER_S
+                ),
             );
         }
     }
     let max_concurrency = match f.take("max_concurrency") {
-        Some(n) => count(cx, n, &f.p("max_concurrency"), 1).map(|c| c.min(u32::MAX as u64) as u32).unwrap_or(1),
+        Some(n) => match count(cx, n, &f.p("max_concurrency"), 1) {
+            Some(c) if c <= u32::MAX as u64 => c as u32,
+            Some(_) => {
+                cx.bad(n, &f.p("max_concurrency"), format!("expected a whole number from 1 to {} (or no limit: leave it out)", u32::MAX));
+                1
+            }
+            None => 1,
+        },
         None => u32::MAX,
     };
-    let requests_per_min = f.num_opt(cx, "requests_per_min", Check::Pos);
-    let tokens_per_min = f.num_opt(cx, "tokens_per_min", Check::Pos);
+    // A bucket holds one minute of budget, and a request needs one unit of it.
+    let per_min = Check::Between(1.0, limits::MAX_PER_MIN);
+    let requests_per_min = f.num_opt(cx, "requests_per_min", per_min);
+    let tokens_per_min = f.num_opt(cx, "tokens_per_min", per_min);
     let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
     if error_rate >= 1.0 {
         if let Some(n) = node.get("error_rate") {
             cx.bad(n, &f.p("error_rate"), "must be below 1 (every attempt would fail)");
         }
     }
-    let timeout_s = f.num_opt(cx, "timeout_s", Check::Pos);
+    let timeout_s = f.num_opt(cx, "timeout_s", Check::PosAtMost(limits::MAX_SECONDS));
     f.finish(cx);
     let base_rates = pricing.base();
     Some(Model {
@@ -134,7 +184,7 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
 #[cfg(test)]
 mod tests {
     use crate::economics::money::{PricePerMtok, Usd};
-    use crate::model::Dist;
+    use crate::model::dist::Shape;
     use crate::scenario::schema::testing::{load, refused};
 
     #[test]
@@ -164,14 +214,14 @@ mod tests {
     fn a_speed_must_not_be_zero_and_limits_are_positive() {
         let sc = load(&[("MODELS", "max_concurrency = 4\nrequests_per_min = 60")]).unwrap();
         assert_eq!((sc.models[0].max_concurrency, sc.models[0].requests_per_min), (4, Some(60.0)));
-        assert!(matches!(sc.models[0].output_tokens_per_s, Dist::Const(v) if v == 50.0));
+        assert!(matches!(sc.models[0].output_tokens_per_s.shape(), Shape::Const(v) if *v == 50.0));
         assert_eq!(refused(&[("MODELS", "max_concurrency = 0")]), "t.toml:11: models.m.max_concurrency = 0: expected a whole number >= 1");
         let d = load(&[("MODELS", "[models.n]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 0")])
             .unwrap_err();
         assert_eq!(
             d,
-            ["t.toml:15: models.n.output_tokens_per_s = 0: expected a speed that cannot be zero (a positive number, or a \
-              distribution with positive support)"]
+            ["t.toml:15: models.n.output_tokens_per_s = 0: expected a speed that cannot be zero (a number of at least 0.001, \
+              or a distribution with positive support)"]
         );
     }
 
@@ -193,7 +243,7 @@ mod tests {
         let m = sc.models.iter().find(|m| m.name == "gemini/gemini-2.5-pro").unwrap();
         assert_eq!((m.input_price.0, m.output_price.0, m.cached_input_price), (1_250_000, 10_000_000, Some(PricePerMtok(125_000))));
         assert_eq!((m.provider.as_str(), m.cache.min_tokens), ("gemini", 2048));
-        assert!(matches!(m.ttft_s, Dist::LogNormal(_)));
+        assert!(matches!(m.ttft_s.shape(), crate::model::dist::Shape::LogNormal(_)));
         assert!(sc.prices.label.contains("1.110.2") && sc.prices.sha256.starts_with("8943af58"));
     }
 

@@ -2,7 +2,8 @@
 //! retry, escalation) and human teams.
 
 use super::Cx;
-use super::fields::{Check, Fields, usd};
+use super::fields::{Check, Fields, HOURS, usd};
+use crate::model::limits;
 use crate::model::*;
 use crate::scenario::tree::{Node, Value};
 
@@ -17,15 +18,16 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
     f.take("adoption");
     let kind = f.choice(cx, "kind", 0, &[("agents", 0), ("human", 1)]);
     if kind == 1 {
-        let team_size = f.count(cx, "team_size", 1, 1) as u32;
-        let hours_per_task = f.dist_req(cx, "hours_per_task");
-        let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::NonNeg);
+        let team_size = f.count_max(cx, "team_size", 1, 1, limits::MAX_TEAM_SIZE) as u32;
+        let hours_per_task = f.dist_req(cx, "hours_per_task", HOURS);
+        let usd_per_hour = f.num_req(cx, "usd_per_hour", Check::AtMost(limits::MAX_USD_PER_HOUR));
         let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
         let teams = f.count(cx, "teams", 1, 1);
-        if teams > 1_000_000 {
-            cx.err(node.get("teams").and_then(|n| n.line), &f.p("teams"), teams.to_string(), "expected at most 1000000 teams");
+        if teams > limits::MAX_TEAM_SIZE {
+            let max = limits::MAX_TEAM_SIZE;
+            cx.err(node.get("teams").and_then(|n| n.line), &f.p("teams"), teams.to_string(), format!("expected at most {max} teams"));
         }
-        let teams = teams.min(1_000_000) as u32;
+        let teams = teams.min(limits::MAX_TEAM_SIZE) as u32;
         f.finish(cx);
         return Some(Strategy {
             name: name.to_string(),
@@ -107,10 +109,11 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                 let upstream = after.iter().fold(0u64, |m, &p| m | bit(p) | ancestors.get(p).copied().unwrap_or(0));
                 ancestors.push(upstream);
                 let replicas = s.count(cx, "replicas", 1, 1);
-                if replicas > 1000 {
-                    cx.bad(it.get("replicas").unwrap_or(it), &s.p("replicas"), "expected at most 1000 replicas");
+                if replicas > limits::MAX_REPLICAS {
+                    let max = limits::MAX_REPLICAS;
+                    cx.bad(it.get("replicas").unwrap_or(it), &s.p("replicas"), format!("expected at most {max} replicas"));
                 }
-                let replicas = replicas.min(1000) as u32;
+                let replicas = replicas.min(limits::MAX_REPLICAS) as u32;
                 let merge = s.choice(cx, "merge", Merge::All, &[("all", Merge::All), ("vote", Merge::Vote)]);
                 let is_reviewer = agent.map(|a| agents[a].review.is_some()).unwrap_or(false);
                 let reworks_node = s.take("reworks");
@@ -146,7 +149,7 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                     }
                     None => None,
                 };
-                let max_rework = s.count(cx, "max_rework", 2, 0).min(u32::MAX as u64) as u32;
+                let max_rework = s.count_max(cx, "max_rework", 2, 0, limits::MAX_REWORK) as u32;
                 let on_exhausted = s.choice(
                     cx,
                     "on_exhausted",
@@ -157,8 +160,8 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
                 steps.push(Step { id, agent: agent.unwrap_or(0), after, replicas, merge, reworks, max_rework, on_exhausted });
             }
             // Steps are bits of a u64 defect set; bit 63 is the orchestrator's.
-            if items.len() > 63 {
-                cx.err(*line, &f.p("steps"), items.len().to_string(), "at most 63 steps per strategy");
+            if items.len() > limits::MAX_STEPS {
+                cx.err(*line, &f.p("steps"), items.len().to_string(), format!("at most {} steps per strategy", limits::MAX_STEPS));
             }
         }
         Some(other) => cx.bad(other, &f.p("steps"), "expected an array of tables ([[strategies.NAME.steps]])"),
@@ -166,7 +169,7 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
     }
     let context =
         f.choice(cx, "context", Context::None, &[("none", Context::None), ("previous", Context::Previous), ("all", Context::All)]);
-    let handoff_tokens = f.count(cx, "handoff_tokens", 0, 0);
+    let handoff_tokens = f.count_max(cx, "handoff_tokens", 0, 0, limits::MAX_TOKENS as u64);
     let orchestrator = f.sub(cx, "orchestrator").and_then(|mut o| {
         let agent = match o.take("agent") {
             Some(n) => agent_ix(cx, n, &o.p("agent")),
@@ -183,10 +186,11 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
         .sub(cx, "platform")
         .map(|mut p| {
             let pl = Platform {
-                usd_per_task: usd(p.num(cx, "usd_per_task", 0.0, Check::NonNeg)),
-                usd_per_step: usd(p.num(cx, "usd_per_step", 0.0, Check::NonNeg)),
-                ppb_of_model_spend: (p.num(cx, "pct_of_model_spend", 0.0, Check::NonNeg) * 1e7).round() as i128,
-                usd_per_month: usd(p.num(cx, "usd_per_month", 0.0, Check::NonNeg)),
+                usd_per_task: usd(p.num(cx, "usd_per_task", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+                usd_per_step: usd(p.num(cx, "usd_per_step", 0.0, Check::AtMost(limits::MAX_FEE_USD))),
+                ppb_of_model_spend: (p.num(cx, "pct_of_model_spend", 0.0, Check::AtMost(limits::MAX_PCT_OF_MODEL_SPEND)) * 1e7).round()
+                    as i128,
+                usd_per_month: usd(p.num(cx, "usd_per_month", 0.0, Check::AtMost(limits::MAX_USD_PER_MONTH))),
             };
             p.finish(cx);
             pl
@@ -199,15 +203,20 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
             let rt = Retry {
                 max_attempts: {
                     let m = r.count(cx, "max_attempts", 1, 1);
-                    if m > 10_000 {
+                    if m > limits::MAX_ATTEMPTS {
                         let n = node.get("retry").and_then(|x| x.get("max_attempts"));
-                        cx.err(n.and_then(|n| n.line), &r.p("max_attempts"), m.to_string(), "expected at most 10000 attempts");
+                        cx.err(
+                            n.and_then(|n| n.line),
+                            &r.p("max_attempts"),
+                            m.to_string(),
+                            format!("expected at most {} attempts", limits::MAX_ATTEMPTS),
+                        );
                     }
-                    m.min(10_000) as u32
+                    m.min(limits::MAX_ATTEMPTS) as u32
                 },
-                backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::NonNeg),
-                backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::Pos),
-                backoff_max_s: r.num(cx, "backoff_max_s", d.backoff_max_s, Check::NonNeg),
+                backoff_base_s: r.num(cx, "backoff_base_s", d.backoff_base_s, Check::AtMost(limits::MAX_SECONDS)),
+                backoff_factor: r.num(cx, "backoff_factor", d.backoff_factor, Check::PosAtMost(limits::MAX_BACKOFF_FACTOR)),
+                backoff_max_s: r.num(cx, "backoff_max_s", d.backoff_max_s, Check::AtMost(limits::MAX_SECONDS)),
                 jitter: r.choice(cx, "jitter", Jitter::None, &[("none", Jitter::None), ("full", Jitter::Full)]),
             };
             r.finish(cx);
@@ -216,8 +225,8 @@ pub(super) fn strategy(cx: &mut Cx, name: &str, node: &Node, path: &str, agents:
         .unwrap_or_default();
     let escalation = f.sub(cx, "escalation").map(|mut e| {
         let es = Escalation {
-            hours: e.dist_req(cx, "hours"),
-            usd_per_hour: e.num_req(cx, "usd_per_hour", Check::NonNeg),
+            hours: e.dist_req(cx, "hours", HOURS),
+            usd_per_hour: e.num_req(cx, "usd_per_hour", Check::AtMost(limits::MAX_USD_PER_HOUR)),
             error_rate: e.num(cx, "error_rate", 0.0, Check::Prob),
         };
         e.finish(cx);

@@ -1,17 +1,20 @@
 //! `[workload]`: task count, arrivals (including trace files) and task classes.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::fields::{Check, Fields, usd};
 use super::{Cx, Env};
 use crate::economics::money::Usd;
+use crate::model::limits;
 use crate::model::*;
+use crate::scenario::trace;
 use crate::scenario::tree::{Node, Value};
 
 pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String>) -> Option<Workload> {
     let mut f = Fields::of(cx, node, "workload")?;
     let tasks_given = node.get("tasks").is_some();
-    let mut tasks = f.count(cx, "tasks", 0, 1);
+    let mut tasks = f.count_max(cx, "tasks", 0, 1, limits::MAX_TASKS);
     if !tasks_given {
         f.missing(cx, "tasks", "the number of tasks (a whole number >= 1)");
     }
@@ -32,8 +35,18 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
                 a.choice(cx, "process", 99, &kinds)
             };
             let r = match k {
-                0 => Some(Arrivals::Poisson { rate_per_hour: a.num_req(cx, "rate_per_hour", Check::Pos) }),
-                1 => Some(Arrivals::Fixed { interval_s: a.num_req(cx, "interval_s", Check::NonNeg) }),
+                0 => {
+                    let rate_per_hour = a.num_req(cx, "rate_per_hour", Check::Pos);
+                    if rate_per_hour > 0.0 {
+                        span(cx, node, "rate_per_hour", tasks as f64 * 3600.0 / rate_per_hour, tasks);
+                    }
+                    Some(Arrivals::Poisson { rate_per_hour })
+                }
+                1 => {
+                    let interval_s = a.num_req(cx, "interval_s", Check::AtMost(limits::MAX_SECONDS));
+                    span(cx, node, "interval_s", tasks.saturating_sub(1) as f64 * interval_s, tasks);
+                    Some(Arrivals::Fixed { interval_s })
+                }
                 2 => Some(Arrivals::Batch),
                 3 => {
                     let file = a.string_req(cx, "file", "a CSV file path (relative to the scenario)");
@@ -106,10 +119,10 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
                     share,
                     business_unit,
                     difficulty: c.num(cx, "difficulty", 1.0, Check::NonNeg),
-                    value_usd: usd(c.num(cx, "value_usd", 0.0, Check::NonNeg)),
-                    wrong_penalty_usd: usd(c.num(cx, "wrong_penalty_usd", 0.0, Check::NonNeg)),
-                    failure_penalty_usd: usd(c.num(cx, "failure_penalty_usd", 0.0, Check::NonNeg)),
-                    deadline_s: c.num_opt(cx, "deadline_s", Check::Pos),
+                    value_usd: usd(c.num(cx, "value_usd", 0.0, Check::AtMost(limits::MAX_VALUE_USD))),
+                    wrong_penalty_usd: usd(c.num(cx, "wrong_penalty_usd", 0.0, Check::AtMost(limits::MAX_VALUE_USD))),
+                    failure_penalty_usd: usd(c.num(cx, "failure_penalty_usd", 0.0, Check::AtMost(limits::MAX_VALUE_USD))),
+                    deadline_s: c.num_opt(cx, "deadline_s", Check::PosAtMost(limits::MAX_ARRIVAL_SPAN_S)),
                 };
                 c.finish(cx);
                 classes.push(class);
@@ -131,41 +144,35 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
     Some(Workload { tasks, arrivals: arrivals?, classes })
 }
 
-pub(super) fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<u32>) -> Option<Vec<f64>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            cx.err(line, "workload.arrivals.file", format!("{shown:?}"), format!("cannot be read: {e}"));
-            return None;
-        }
-    };
-    cx.inputs.push((path.display().to_string(), crate::report::sha256_hex(&bytes)));
-    let mut rdr = csv::Reader::from_reader(bytes.as_slice());
-    let col = match rdr.headers() {
-        Ok(h) => h.iter().position(|c| c == column),
-        Err(_) => None,
-    };
-    let Some(col) = col else {
-        cx.err(line, "workload.arrivals.column", format!("{column:?}"), format!("no such column in {shown}"));
-        return None;
-    };
-    let mut times = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let v = rec.ok().and_then(|r| r.get(col).and_then(|s| s.trim().parse::<f64>().ok()));
-        match v {
-            Some(t) if t.is_finite() && t >= 0.0 && times.last().is_none_or(|&p| t >= p) => times.push(t),
-            _ => {
-                cx.err(
-                    line,
-                    "workload.arrivals.file",
-                    format!("{shown}:{}", i + 2),
-                    "expected non-negative, non-decreasing arrival times in seconds",
-                );
-                return None;
-            }
+/// Refuses arrivals whose last task would come after [`limits::MAX_ARRIVAL_SPAN_S`]
+/// (`last_s` is when, on average for Poisson arrivals).
+fn span(cx: &mut Cx, node: &Node, key: &str, last_s: f64, tasks: u64) {
+    if last_s > limits::MAX_ARRIVAL_SPAN_S {
+        if let Some(n) = node.get("arrivals").and_then(|a| a.get(key)) {
+            cx.bad(
+                n,
+                &format!("workload.arrivals.{key}"),
+                format!(
+                    "the last of workload.tasks = {tasks} would arrive after {last_s:.3e} s; expected at most {:e} s (about 31 years)",
+                    limits::MAX_ARRIVAL_SPAN_S
+                ),
+            );
         }
     }
-    Some(times)
+}
+
+/// Reads a trace through the process-wide cache, reporting a problem on its key.
+fn read_trace(cx: &mut Cx, path: &Path, shown: &str, column: &str, line: Option<u32>) -> Option<Arc<[f64]>> {
+    match trace::load(path, shown, column) {
+        Ok(t) => {
+            cx.inputs.push((path.display().to_string(), t.sha256.clone()));
+            Some(Arc::clone(&t.times_s))
+        }
+        Err(e) => {
+            cx.err(line, &format!("workload.arrivals.{}", e.key), e.value, e.expected);
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +224,9 @@ mod tests {
         assert!(matches!(&sc.workload.arrivals, Arrivals::Trace { times_s } if times_s[..] == [0.0, 1.5, 4.0]));
         assert_eq!(
             load_in(&dir, &[(BATCH, &trace("b.csv")), ("tasks = 10", "tasks = 3")]).unwrap_err(),
-            ["t.toml:4: workload.arrivals.file = b.csv:4: expected non-negative, non-decreasing arrival times in seconds"]
+            [
+                "t.toml:4: workload.arrivals.file = b.csv:4: expected non-negative, non-decreasing arrival times in seconds, at most 1000000000"
+            ]
         );
         assert_eq!(
             load_in(&dir, &[(BATCH, &trace("a.csv"))]).unwrap_err(),

@@ -60,12 +60,12 @@ impl FixedCounts {
 
 /// The value of a constant count; `None` for a random one.
 fn fixed_count(d: &Dist, rng: &mut SimRng) -> Option<u64> {
-    matches!(d, Dist::Const(_)).then(|| d.sample_count(rng))
+    matches!(d.shape(), crate::model::dist::Shape::Const(_)).then(|| d.sample_count(rng))
 }
 
 /// The value of a constant quantity; `None` for a random one.
 pub(super) fn fixed_value(d: &Dist, rng: &mut SimRng) -> Option<f64> {
-    matches!(d, Dist::Const(_)).then(|| d.sample(rng))
+    matches!(d.shape(), crate::model::dist::Shape::Const(_)).then(|| d.sample(rng))
 }
 
 impl Call {
