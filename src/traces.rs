@@ -9,7 +9,7 @@
 //! is not JSON, a document of no known shape, or a span with a missing id or time or a
 //! token count that is not a count is invalid: every such problem is reported with its
 //! file and line, and the command exits with code 2. A call without usage, without a
-//! model or with a model the price book does not know is kept, and reported as a
+//! model or with a model the price map does not know is kept, and reported as a
 //! warning with its file and line; nothing is guessed silently.
 
 pub mod calibrate;
@@ -480,7 +480,7 @@ pub struct RepricedTrace {
     pub calls: u64,
     /// Sum of recorded costs; `None` unless every call recorded one.
     pub recorded: Option<Usd>,
-    /// Sum of the price book's costs; `None` unless every call could be priced.
+    /// Sum of the price map's costs; `None` unless every call could be priced.
     pub repriced: Option<Usd>,
 }
 
@@ -519,7 +519,7 @@ pub fn reprice(set: &TraceSet, book: &PriceBook, opts: &RepriceOptions) -> (Vec<
             (Some(u), false) => match book.price(model, u, opts.tier) {
                 Ok(p) => {
                     if p.priced_as != model {
-                        warnings.push(warn(format!("a model of the price book: priced as {}", p.priced_as)));
+                        warnings.push(warn(format!("a model named as in the price map: priced as {}", p.priced_as)));
                     }
                     Some(p.cost)
                 }
