@@ -208,10 +208,13 @@ mod tests {
     }
 
     /// A rate limit of one request a century used to reschedule itself forever at the
-    /// end of `u64` time. Now the world stops at the limit and names the field.
+    /// end of `u64` time. Validation now refuses such a rate (`requests_per_min` ≥ 1),
+    /// and the world's time limit stays as the backstop: set past validation here, the
+    /// world stops at the limit and names the field.
     #[test]
     fn a_runaway_rate_limit_stops_at_the_time_limit_and_names_its_field() {
-        let sc = mmc(&[("workload.tasks", "50"), ("models.server.requests_per_min", "1e-7")]);
+        let mut sc = mmc(&[("workload.tasks", "50")]);
+        sc.models[0].requests_per_min = Some(1e-7);
         let (r, _) = run_observed(&sc, 0, 0, WorldOptions::default(), event::NoTrail);
         let stopped = r.stopped.expect("the world must stop at the limit");
         assert_eq!(stopped.field, "models.server.requests_per_min");
@@ -221,10 +224,12 @@ mod tests {
     }
 
     /// A run that stays within the limit is not stopped, even one that lasts decades:
-    /// 40 tasks a year apart, served in a second each.
+    /// 40 tasks a year apart, served in a second each (set past validation, which caps
+    /// the arrival span at about 31 years).
     #[test]
     fn a_long_run_within_the_limit_is_not_stopped() {
-        let sc = mmc(&[("workload.tasks", "40"), ("workload.arrivals.rate_per_hour", "0.000114")]);
+        let mut sc = mmc(&[("workload.tasks", "40")]);
+        sc.workload.arrivals = crate::model::Arrivals::Poisson { rate_per_hour: 0.000114 };
         let (r, _) = run_observed(&sc, 0, 0, WorldOptions::default(), event::NoTrail);
         assert_eq!(r.stopped, None);
         assert_eq!(r.counters.correct, 40);
