@@ -182,10 +182,12 @@ pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsa
             Some(w) => b.cache_write = w.cost(u.prefix),
             None => b.input += rates.input.cost(u.prefix),
         },
-        CacheUse::Write1h => {
-            let w = rates.cache_write_1h.ok_or_else(|| BillError::NoOneHourWrite { model: name.to_string() })?;
-            b.cache_write = w.cost(u.prefix);
-        }
+        // A tier without the 1-hour price of a model that has one: that tier's input price.
+        CacheUse::Write1h => match (rates.cache_write_1h, pricing.base().cache_write_1h) {
+            (Some(w), _) => b.cache_write = w.cost(u.prefix),
+            (None, Some(_)) => b.input += rates.input.cost(u.prefix),
+            (None, None) => return Err(BillError::NoOneHourWrite { model: name.to_string() }),
+        },
     }
     b.output = rates.output.cost(u.output);
     b.reasoning = rates.reasoning_or_output().cost(u.reasoning);

@@ -18,6 +18,7 @@
 use super::event::{Event, Observer};
 use super::stream::name_hash;
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
+use crate::economics::billing::PromptCache;
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -82,6 +83,8 @@ pub(crate) struct World<'a, O: Observer> {
     tasks: Vec<Task>,
     free_tasks: Vec<u32>,
     ledger: Ledger,
+    /// The prompt caches of the agents' system prompts, per (agent, model).
+    prompt_cache: PromptCache,
     counters: Counters,
     rows: Vec<(String, String)>,
     task_rows: Vec<TaskRow>,
@@ -153,6 +156,7 @@ impl<'a, O: Observer> World<'a, O> {
             tasks: Vec::with_capacity(64),
             free_tasks: Vec::with_capacity(64),
             ledger,
+            prompt_cache: PromptCache::new(),
             counters: Counters::default(),
             rows,
             task_rows: Vec::new(),
