@@ -17,35 +17,36 @@ const MONTH_S: i128 = 30 * 24 * 3600;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct CallBill {
     /// The model's work: system prompt (cache read, write or plain input), fresh input,
-    /// output, reasoning, search queries and the request fee.
+    /// output, reasoning and the request fee.
     pub(super) work: Usd,
     /// The handoff input from earlier steps (orchestration overhead).
     pub(super) handoff: Usd,
-    /// Tool-call fees.
+    /// Tool-call fees, and the provider's per-query fees of web-search tool calls.
     pub(super) tools: Usd,
 }
 
 /// The calculator's usage record of an attempt: the agent's system prompt is the
 /// cacheable prefix, billed as the prompt cache decided when the attempt started; task
 /// input, tool results and hand-offs are fresh input; output and reasoning tokens as far
-/// as the attempt produced them.
-pub(super) fn usage(call: &Call) -> CallUsage {
+/// as the attempt produced them; tool calls of kind `web_search` are search queries.
+pub(super) fn usage(agent: &Agent, call: &Call) -> CallUsage {
     CallUsage {
         fresh_input: call.fresh_in + call.handoff_in,
         prefix: call.cached_in,
         prefix_cache: call.prefix_cache,
         output: call.billed_out,
         reasoning: call.billed_reasoning,
-        search_queries: 0,
+        search_queries: if agent.tool_calls.as_ref().is_some_and(|tc| tc.web_search) { call.tool_calls } else { 0 },
     }
 }
 
 /// The bill of one attempt, through [`crate::economics::billing::bill`] (the one billing
 /// path): the agent's service tier, the long-context band its prompt falls in, the prompt
-/// cache, reasoning tokens and the request fee; plus the agent's tool fees. The hand-off
-/// tokens' share (at the band's input price) is split out as orchestration overhead.
+/// cache, reasoning tokens, search queries and the request fee; plus the agent's tool
+/// fees. The hand-off tokens' share (at the band's input price) is split out as
+/// orchestration overhead, the search fees go with the tool fees.
 pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
-    let u = usage(call);
+    let u = usage(agent, call);
     let tier = agent.service_tier;
     // The scenario refuses a tier the model is not sold at, and a 1-hour cache on a model
     // without a 1-hour write price, so a model's run cannot meet these errors.
@@ -58,7 +59,7 @@ pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
         Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
         None => Usd::ZERO,
     };
-    CallBill { work: parts.total() - handoff, handoff, tools }
+    CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
 }
 
 impl<O: Observer> World<'_, O> {
