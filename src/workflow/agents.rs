@@ -18,7 +18,7 @@
 use super::event::{Event, Observer};
 use super::stream::name_hash;
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
-use crate::economics::billing::PromptCache;
+use crate::economics::billing::Biller;
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -84,7 +84,7 @@ pub(crate) struct World<'a, O: Observer> {
     free_tasks: Vec<u32>,
     ledger: Ledger,
     /// The prompt caches of the agents' system prompts, per (agent, model).
-    prompt_cache: PromptCache,
+    biller: Biller,
     counters: Counters,
     rows: Vec<(String, String)>,
     task_rows: Vec<TaskRow>,
@@ -156,7 +156,7 @@ impl<'a, O: Observer> World<'a, O> {
             tasks: Vec::with_capacity(64),
             free_tasks: Vec::with_capacity(64),
             ledger,
-            prompt_cache: PromptCache::new(),
+            biller: Biller::new(),
             counters: Counters::default(),
             rows,
             task_rows: Vec::new(),

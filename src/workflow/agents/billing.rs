@@ -67,10 +67,8 @@ impl<O: Observer> World<'_, O> {
     /// prompt cache, keyed by (agent, model), on the event clock. `ready` is when a prefix
     /// this attempt writes becomes readable (its first token).
     pub(super) fn prompt_cache_use(&mut self, call: &Call, now: SimTime, ready: SimTime) -> CacheUse {
-        let agent = &self.sc.agents[call.agent as usize];
-        let model = &self.sc.models[call.model as usize];
-        let key = (call.agent as usize, call.model as usize);
-        self.prompt_cache.call(key, now, ready, call.cached_in, &model.cache, agent.prompt_cache)
+        let (a, m) = (call.agent as usize, call.model as usize);
+        self.biller.cache_use((a, &self.sc.agents[a]), (m, &self.sc.models[m]), now, ready)
     }
 
     /// The extra time a batch-tier attempt takes to come back, seconds: a draw of the
