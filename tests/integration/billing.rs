@@ -193,3 +193,17 @@ fn search_fees_handoffs_and_platform_fees_add_up_by_category() {
         assert_eq!(reps.money("platform_fee_usd")[r], (calls + prefix + 60 * 300 * usd("0.0000011")) / 10);
     }
 }
+
+#[test]
+fn a_timeout_bills_the_reasoning_generated_first_then_the_output() {
+    let t = tmp("bill_timeout");
+    let lat = "[models.o4-mini]\nttft_s = 2\noutput_tokens_per_s = 100\ntimeout_s = 10\n";
+    let toml = scenario("o4-mini", &format!("{TOKENS}\nreasoning_tokens = 1500"), 10, 60.0, lat)
+        .replace("[strategies.single]\n", "[strategies.single]\nretry = { max_attempts = 1 }\n");
+    let (_, tasks) = run(t.path(), "cut", &toml);
+    // Cut off at 10 s: 8 s × 100 tokens/s = 800 tokens, all of them reasoning:
+    // 2,000 × $1.10/M + 800 × $4.40/M.
+    assert!(tasks.money("cost_usd").iter().all(|&c| c == usd("0.00572")), "{:?}", tasks.col("cost_usd"));
+    assert!(tasks.col("tokens_out").iter().all(|&n| n == "800"));
+    assert!(tasks.col("outcome").iter().all(|&o| o == "failed"));
+}
