@@ -70,7 +70,7 @@ pub struct Model {
     pub usd_per_request: Usd,
     /// Every price, per service tier and context band: what
     /// [`crate::economics::billing::bill`] charges. The four fields above are its
-    /// standard-tier base, kept for the simple billing path.
+    /// standard-tier base, for display; runs bill from `pricing` alone.
     pub pricing: Pricing,
     /// Prompt-cache minimum and lifetime.
     pub cache: CacheRule,

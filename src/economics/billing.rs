@@ -182,10 +182,12 @@ pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsa
             Some(w) => b.cache_write = w.cost(u.prefix),
             None => b.input += rates.input.cost(u.prefix),
         },
-        CacheUse::Write1h => {
-            let w = rates.cache_write_1h.ok_or_else(|| BillError::NoOneHourWrite { model: name.to_string() })?;
-            b.cache_write = w.cost(u.prefix);
-        }
+        // A tier without the 1-hour price of a model that has one: that tier's input price.
+        CacheUse::Write1h => match (rates.cache_write_1h, pricing.base().cache_write_1h) {
+            (Some(w), _) => b.cache_write = w.cost(u.prefix),
+            (None, Some(_)) => b.input += rates.input.cost(u.prefix),
+            (None, None) => return Err(BillError::NoOneHourWrite { model: name.to_string() }),
+        },
     }
     b.output = rates.output.cost(u.output);
     b.reasoning = rates.reasoning_or_output().cost(u.reasoning);
@@ -222,8 +224,9 @@ pub struct Call<'a> {
 }
 
 /// The billing state of one world: the prompt caches of its (agent, model) pairs, and
-/// the calculator. The event loop calls [`Biller::charge`] once per billed call, in
-/// event order, which keeps the cache decisions deterministic.
+/// the calculator. The agents world asks [`Biller::cache_use`] when a billed attempt
+/// starts (in start order, which is the clock's order) and bills the attempt with
+/// [`bill`] when it ends; [`Biller::charge`] does both at once for a call known whole.
 #[derive(Clone, Debug, Default)]
 pub struct Biller {
     cache: PromptCache,
@@ -235,11 +238,25 @@ impl Biller {
         Biller::default()
     }
 
+    /// How a call of agent `agent_index` to model `model_index` starting at `start` pays
+    /// for the agent's system prompt, recorded in the cache. `prompt_read`: when a prefix
+    /// it writes becomes readable (see [`Call::prompt_read`]). Calls must come in the
+    /// order of their `start`.
+    pub fn cache_use(
+        &mut self,
+        (agent_index, agent): (usize, &Agent),
+        (model_index, model): (usize, &Model),
+        start: SimTime,
+        prompt_read: SimTime,
+    ) -> CacheUse {
+        let key = (agent_index, model_index);
+        self.cache.call(key, start, prompt_read, agent.system_prompt_tokens, &model.cache, agent.prompt_cache)
+    }
+
     /// Decides the call's cache use, records it, and bills the call.
     pub fn charge(&mut self, c: &Call) -> Result<(CacheUse, BillParts), BillError> {
         let prefix = c.agent.system_prompt_tokens;
-        let key = (c.agent_index, c.model_index);
-        let cache_use = self.cache.call(key, c.start, c.prompt_read, prefix, &c.model.cache, c.agent.prompt_cache);
+        let cache_use = self.cache_use((c.agent_index, c.agent), (c.model_index, c.model), c.start, c.prompt_read);
         let usage = CallUsage {
             fresh_input: c.fresh_input,
             prefix,

@@ -18,6 +18,7 @@
 use super::event::{Event, Observer};
 use super::stream::name_hash;
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, TimeLimitExceeded, WorldOptions, WorldResult};
+use crate::economics::billing::Biller;
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
@@ -84,6 +85,8 @@ pub(crate) struct World<'a, O: Observer> {
     tasks: Vec<Task>,
     free_tasks: Vec<u32>,
     ledger: Ledger,
+    /// The prompt caches of the agents' system prompts, per (agent, model).
+    biller: Biller,
     counters: Counters,
     rows: Vec<(String, String)>,
     task_rows: Vec<TaskRow>,
@@ -160,6 +163,7 @@ impl<'a, O: Observer> World<'a, O> {
             tasks: Vec::with_capacity(64),
             free_tasks: Vec::with_capacity(64),
             ledger,
+            biller: Biller::new(),
             counters: Counters::default(),
             rows,
             task_rows: Vec::new(),

@@ -1,6 +1,7 @@
 //! The integration test binary: one module per feature.
 
 mod audit;
+mod billing;
 mod breakeven;
 mod charts;
 mod cli;

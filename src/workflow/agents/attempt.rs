@@ -5,6 +5,7 @@ use rand::RngExt;
 
 use super::super::Outcome;
 use super::{Ev, NO_STEP, World};
+use crate::economics::billing::CacheUse;
 use crate::economics::money::Usd;
 use crate::engine::{SimRng, SimTime};
 use crate::model::{Agent, Context, Dist, Jitter};
@@ -40,6 +41,11 @@ pub(super) struct Call {
     pub(super) handoff_in: u64,
     pub(super) out: u64,
     pub(super) billed_out: u64,
+    /// Reasoning tokens the attempt would generate, and those it did (billed).
+    pub(super) reasoning: u64,
+    pub(super) billed_reasoning: u64,
+    /// How the system prompt is billed, decided by the prompt cache when it starts.
+    pub(super) prefix_cache: CacheUse,
     pub(super) tool_calls: u64,
     pub(super) outcome: AttemptOutcome,
 }
@@ -71,7 +77,7 @@ pub(super) fn fixed_value(d: &Dist, rng: &mut SimRng) -> Option<f64> {
 impl Call {
     /// Tokens the attempt asks of a tokens-per-minute budget: all input and output.
     pub(super) fn tokens_needed(&self) -> u64 {
-        self.cached_in + self.fresh_in + self.handoff_in + self.out
+        self.cached_in + self.fresh_in + self.handoff_in + self.out + self.reasoning
     }
 }
 
@@ -100,6 +106,9 @@ impl<O: Observer> World<'_, O> {
             handoff_in: 0,
             out: 0,
             billed_out: 0,
+            reasoning: 0,
+            billed_reasoning: 0,
+            prefix_cache: CacheUse::Uncached,
             tool_calls: 0,
             outcome: AttemptOutcome::Pending,
         };
@@ -151,6 +160,8 @@ impl<O: Observer> World<'_, O> {
             Some(n) => n,
             None => a.output_tokens.sample_count(&mut self.rng),
         };
+        // Billing: reasoning tokens, drawn after the output (no draw for agents without).
+        let reasoning = if a.reasoning_tokens.is_zero() { 0 } else { a.reasoning_tokens.sample_count(&mut self.rng) };
         let now = self.q.now();
         let cl = &mut self.calls[c as usize];
         cl.attempt += 1;
@@ -160,6 +171,9 @@ impl<O: Observer> World<'_, O> {
         cl.handoff_in = handoff;
         cl.out = out;
         cl.billed_out = 0;
+        cl.reasoning = reasoning;
+        cl.billed_reasoning = 0;
+        cl.prefix_cache = CacheUse::Uncached;
         cl.tool_calls = tools;
         cl.outcome = AttemptOutcome::Pending;
         let m = cl.model as usize;
@@ -170,7 +184,7 @@ impl<O: Observer> World<'_, O> {
     pub(super) fn start_attempt(&mut self, c: u32) {
         let now = self.q.now();
         let call = &self.calls[c as usize];
-        let (task, row, m, agent, attempt, enqueued, tool_calls, out) = (
+        let (task, row, m, agent, attempt, enqueued, tool_calls, out, reasoning) = (
             call.task as usize,
             call.row as usize,
             call.model as usize,
@@ -179,6 +193,7 @@ impl<O: Observer> World<'_, O> {
             call.enqueued,
             call.tool_calls,
             call.out,
+            call.reasoning,
         );
         self.counters.record_wait(now - enqueued);
         emit!(
@@ -196,11 +211,11 @@ impl<O: Observer> World<'_, O> {
         let model = &self.sc.models[m];
         let ttft = model.ttft_s.sample(&mut self.rng);
         let transient = model.error_rate > 0.0 && self.rng.random::<f64>() < model.error_rate;
-        let (outcome, duration, billed_out) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
+        let (outcome, duration, billed_out, billed_reasoning) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
             // Cut off before the first token, error or not: billed for the input.
-            (AttemptOutcome::Timeout, limit, 0)
+            (AttemptOutcome::Timeout, limit, 0, 0)
         } else if transient {
-            (AttemptOutcome::TransientError, ttft, 0)
+            (AttemptOutcome::TransientError, ttft, 0, 0)
         } else {
             let mut tools_s = 0.0;
             if let Some(tc) = &self.sc.agents[agent].tool_calls {
@@ -214,18 +229,31 @@ impl<O: Observer> World<'_, O> {
                 None => model.output_tokens_per_s.sample(&mut self.rng),
             }
             .max(1e-3);
-            let total = ttft + tools_s + out as f64 / tps;
+            // Reasoning tokens are generated first, at the output speed.
+            let total = ttft + tools_s + (reasoning + out) as f64 / tps;
             match model.timeout_s {
                 Some(limit) if total > limit => {
                     let produced = ((limit - ttft - tools_s).max(0.0) * tps).floor() as u64;
-                    (AttemptOutcome::Timeout, limit, produced.min(out))
+                    let reasoned = produced.min(reasoning);
+                    (AttemptOutcome::Timeout, limit, (produced - reasoned).min(out), reasoned)
                 }
-                _ => (AttemptOutcome::Success, total, out),
+                _ => (AttemptOutcome::Success, total, out, reasoning),
             }
         };
+        // Billing: the prompt cache decides how a billed attempt pays for its system prompt;
+        // its prompt is read by the first token (or the cut-off), when a write lands.
+        let call = self.calls[c as usize];
+        let prefix_cache = match outcome {
+            AttemptOutcome::TransientError => CacheUse::Uncached,
+            _ => self.prompt_cache_use(&call, now, now + SimTime::from_secs(ttft.min(duration))),
+        };
+        // Billing: a batch-tier call's result comes back after the batch delay.
+        let duration = duration + self.batch_delay_s(&call);
         let cl = &mut self.calls[c as usize];
         cl.outcome = outcome;
         cl.billed_out = billed_out;
+        cl.billed_reasoning = billed_reasoning;
+        cl.prefix_cache = prefix_cache;
         self.q.schedule(now + SimTime::from_secs(duration), Ev::AttemptEnded(c));
     }
 

@@ -3,9 +3,11 @@
 
 use super::World;
 use super::attempt::{AttemptOutcome, Call};
+use crate::economics::billing::{CacheUse, CallUsage, bill};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
-use crate::model::{Agent, Model};
+use crate::engine::SimTime;
+use crate::model::{Agent, Model, ServiceTier};
 use crate::workflow::event::{AttemptEnd, Event, FeeKind, Observer};
 
 /// Seconds in the 30-day month used to prorate monthly fees.
@@ -14,34 +16,72 @@ const MONTH_S: i128 = 30 * 24 * 3600;
 /// What one attempt costs, before the platform's share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct CallBill {
-    /// The model's work: system prompt, fresh input, output and the request fee.
+    /// The model's work: system prompt (cache read, write or plain input), fresh input,
+    /// output, reasoning and the request fee.
     pub(super) work: Usd,
     /// The handoff input from earlier steps (orchestration overhead).
     pub(super) handoff: Usd,
-    /// Tool-call fees.
+    /// Tool-call fees, and the provider's per-query fees of web-search tool calls.
     pub(super) tools: Usd,
 }
 
-/// The bill of one attempt: tokens at list price (the system prompt at the cached price
-/// when the model has one), the request fee and the tool fees. A pure function of the
-/// model, the agent and the attempt's drawn tokens.
+/// The calculator's usage record of an attempt: the agent's system prompt is the
+/// cacheable prefix, billed as the prompt cache decided when the attempt started; task
+/// input, tool results and hand-offs are fresh input; output and reasoning tokens as far
+/// as the attempt produced them; tool calls of kind `web_search` are search queries.
+pub(super) fn usage(agent: &Agent, call: &Call) -> CallUsage {
+    CallUsage {
+        fresh_input: call.fresh_in + call.handoff_in,
+        prefix: call.cached_in,
+        prefix_cache: call.prefix_cache,
+        output: call.billed_out,
+        reasoning: call.billed_reasoning,
+        search_queries: if agent.tool_calls.as_ref().is_some_and(|tc| tc.web_search) { call.tool_calls } else { 0 },
+    }
+}
+
+/// The bill of one attempt, through [`crate::economics::billing::bill`] (the one billing
+/// path): the agent's service tier, the long-context band its prompt falls in, the prompt
+/// cache, reasoning tokens, search queries and the request fee; plus the agent's tool
+/// fees. The hand-off tokens' share (at the band's input price) is split out as
+/// orchestration overhead, the search fees go with the tool fees.
 pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
-    let cached_price = model.cached_input_price.unwrap_or(model.input_price);
-    let work = cached_price.cost(call.cached_in)
-        + model.input_price.cost(call.fresh_in)
-        + model.output_price.cost(call.billed_out)
-        + model.usd_per_request;
-    let handoff = model.input_price.cost(call.handoff_in);
+    let u = usage(agent, call);
+    let tier = agent.service_tier;
+    // The scenario refuses a tier the model is not sold at, and a 1-hour cache on a model
+    // without a 1-hour write price, so a model's run cannot meet these errors.
+    let parts = bill(model, tier, &u).unwrap_or_else(|e| panic!("validated by the scenario: {e}"));
+    let handoff = match model.pricing.rates(tier, u.prompt_tokens()) {
+        Some(r) => r.input.cost(call.handoff_in),
+        None => Usd::ZERO,
+    };
     let tools = match &agent.tool_calls {
         Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
         None => Usd::ZERO,
     };
-    CallBill { work, handoff, tools }
+    CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
 }
 
 impl<O: Observer> World<'_, O> {
+    /// How an attempt starting at `now` pays for its agent's system prompt: the world's
+    /// prompt cache, keyed by (agent, model), on the event clock. `ready` is when a prefix
+    /// this attempt writes becomes readable (its first token).
+    pub(super) fn prompt_cache_use(&mut self, call: &Call, now: SimTime, ready: SimTime) -> CacheUse {
+        let (a, m) = (call.agent as usize, call.model as usize);
+        self.biller.cache_use((a, &self.sc.agents[a]), (m, &self.sc.models[m]), now, ready)
+    }
+
+    /// The extra time a batch-tier attempt takes to come back, seconds: a draw of the
+    /// model's `batch_delay_s`; 0 (and no draw) at other tiers.
+    pub(super) fn batch_delay_s(&mut self, call: &Call) -> f64 {
+        if self.sc.agents[call.agent as usize].service_tier != ServiceTier::Batch {
+            return 0.0;
+        }
+        self.sc.models[call.model as usize].batch_delay_s.sample(&mut self.rng)
+    }
+
     /// Bills an attempt (see [`call_bill`]) with the platform's share, and counts its
-    /// tokens. `wasted`: the attempt's work is thrown away (a timeout, a stale call).
+    /// tokens (reasoning tokens count as output). `wasted`: the attempt's work is thrown away (a timeout, a stale call).
     pub(super) fn bill(&mut self, call: &Call, wasted: bool) {
         let row = call.row as usize;
         let t = call.task;
@@ -56,7 +96,7 @@ impl<O: Observer> World<'_, O> {
                 outcome: if timeout { AttemptEnd::Timeout } else { AttemptEnd::Success },
                 stale: wasted && !timeout,
                 tokens_in: call.cached_in + call.fresh_in + call.handoff_in,
-                tokens_out: call.billed_out,
+                tokens_out: call.billed_out + call.billed_reasoning,
                 cost_usd: work + handoff + tools,
             }
         });
@@ -71,14 +111,15 @@ impl<O: Observer> World<'_, O> {
             self.charge_task(t, self.platform_row, Category::Platform, fee, live, wasted);
         }
         let tokens_in = call.cached_in + call.fresh_in + call.handoff_in;
+        let tokens_out = call.billed_out + call.billed_reasoning;
         let r = &mut self.ledger.rows[row];
         r.tokens_in += tokens_in;
-        r.tokens_out += call.billed_out;
+        r.tokens_out += tokens_out;
         self.counters.tokens_in += tokens_in;
-        self.counters.tokens_out += call.billed_out;
+        self.counters.tokens_out += tokens_out;
         let task = &mut self.tasks[t as usize];
         task.tokens_in += tokens_in;
-        task.tokens_out += call.billed_out;
+        task.tokens_out += tokens_out;
     }
 
     /// Charges a task's business unit on a ledger row, and the task itself: as waste, or
