@@ -72,7 +72,7 @@ pub struct KeyedRng {
 impl KeyedRng {
     /// The next 64 random bits.
     #[inline(always)]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_bits(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GAMMA);
         mix64(self.state)
     }
@@ -80,7 +80,7 @@ impl KeyedRng {
     /// A uniform number in `[0, 1)` with 53 random bits.
     #[inline(always)]
     pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_bits() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 }
 
@@ -89,17 +89,17 @@ impl TryRng for KeyedRng {
 
     #[inline(always)]
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok((self.next() >> 32) as u32)
+        Ok((self.next_bits() >> 32) as u32)
     }
 
     #[inline(always)]
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.next())
+        Ok(self.next_bits())
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
         for chunk in dst.chunks_mut(8) {
-            let b = self.next().to_le_bytes();
+            let b = self.next_bits().to_le_bytes();
             chunk.copy_from_slice(&b[..chunk.len()]);
         }
         Ok(())
@@ -149,16 +149,16 @@ mod tests {
     #[test]
     fn a_stream_depends_on_its_whole_path_and_nothing_else() {
         let k = Keyed::new(1);
-        let first = |p: &[u64]| k.at(p).next();
+        let first = |p: &[u64]| k.at(p).next_bits();
         assert_eq!(first(&[1, 2, 3]), first(&[1, 2, 3]));
         assert_ne!(first(&[1, 2, 3]), first(&[1, 2, 4]));
         assert_ne!(first(&[1, 2, 3]), first(&[2, 1, 3]));
         assert_ne!(first(&[1, 2]), first(&[1, 2, 0]), "a trailing zero is not the same path");
-        assert_ne!(Keyed::new(2).at(&[1, 2, 3]).next(), first(&[1, 2, 3]));
+        assert_ne!(Keyed::new(2).at(&[1, 2, 3]).next_bits(), first(&[1, 2, 3]));
         // rand's traits see the same bits.
         let mut a = k.at(&[4]);
         let mut b = k.at(&[4]);
-        assert_eq!(a.random::<u64>(), b.next());
+        assert_eq!(a.random::<u64>(), b.next_bits());
     }
 
     #[test]
@@ -167,7 +167,7 @@ mod tests {
         // The empty path under key 0 starts at state 0: SplitMix64 seeded with 0, whose
         // first output is the published reference value.
         let mut g = Keyed::new(0).at(&[]);
-        assert_eq!(g.next(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(Keyed::new(42).at(&[1, 2]).next(), 0xE557_2CE4_E37B_B9F3);
+        assert_eq!(g.next_bits(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(Keyed::new(42).at(&[1, 2]).next_bits(), 0xE557_2CE4_E37B_B9F3);
     }
 }
