@@ -4,6 +4,7 @@ mod audit;
 mod charts;
 mod cli;
 mod common;
+mod crn;
 mod properties;
 mod quality;
 mod regressions;
