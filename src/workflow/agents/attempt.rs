@@ -40,6 +40,8 @@ pub(super) struct Call {
     /// The call's copy among a voting step's replicas (0 for others).
     pub(super) replica: u32,
     pub(super) attempt: u32,
+    /// The keyed streams of the current attempt (set when it is requested).
+    pub(super) key: Keyed,
     pub(super) enqueued: SimTime,
     pub(super) cached_in: u64,
     pub(super) fresh_in: u64,
@@ -79,6 +81,7 @@ impl<O: Observer> World<'_, O> {
             run,
             replica,
             attempt: 0,
+            key: Keyed::new(0),
             enqueued: SimTime::ZERO,
             cached_in: 0,
             fresh_in: 0,
@@ -103,8 +106,8 @@ impl<O: Observer> World<'_, O> {
         self.request(c);
     }
 
-    /// The keyed streams of the current attempt of `call`.
-    pub(super) fn attempt_key(&self, call: &Call) -> Keyed {
+    /// The keyed streams of the current attempt of `call` (kept in `Call::key`).
+    fn attempt_key(&self, call: &Call) -> Keyed {
         let live = call.live as usize;
         let step = if call.row as usize == self.orch_row { self.orch_key[live] } else { self.step_key[call.row as usize] };
         self.draws.attempt(self.tasks[call.task as usize].id, step, call.run, call.replica, call.attempt)
@@ -141,6 +144,7 @@ impl<O: Observer> World<'_, O> {
         let out = count(&a.output_tokens, &key, Draw::OutputTokens);
         let now = self.q.now();
         let cl = &mut self.calls[c as usize];
+        cl.key = key;
         cl.enqueued = now;
         cl.cached_in = a.system_prompt_tokens;
         cl.fresh_in = fresh;
@@ -171,7 +175,7 @@ impl<O: Observer> World<'_, O> {
         self.ledger.rows[call.row as usize].attempts += 1;
         self.tasks[call.task as usize].attempts += 1;
         let model = &self.sc.models[call.model as usize];
-        let key = self.attempt_key(&call);
+        let key = call.key;
         let ttft = sample(&model.ttft_s, &key, Draw::Ttft);
         // A rate of 0 skips a draw that has its own key: no other draw moves.
         let transient = model.error_rate > 0.0 && uniform(&key, Draw::Transient) < model.error_rate;
@@ -265,7 +269,7 @@ impl<O: Observer> World<'_, O> {
         if call.attempt < r.max_attempts {
             let mut backoff = (r.backoff_base_s * r.backoff_factor.powi(call.attempt as i32 - 1)).min(r.backoff_max_s);
             if r.jitter == Jitter::Full && backoff > 0.0 {
-                backoff = self.attempt_key(&call).at(&[Draw::Jitter as u64]).random_range(0.0..backoff);
+                backoff = call.key.at(&[Draw::Jitter as u64]).random_range(0.0..backoff);
             }
             emit!(
                 self,

@@ -61,7 +61,7 @@ impl<O: Observer> World<'_, O> {
                 let q = self.quality_of(call);
                 !self.fails(call, q.miss, q.loading, Draw::Miss)
             }
-            Some(rv) => rv.false_positive_rate > 0.0 && uniform(&self.attempt_key(call), Draw::FalseAlarm) < rv.false_positive_rate,
+            Some(rv) => rv.false_positive_rate > 0.0 && uniform(&call.key, Draw::FalseAlarm) < rv.false_positive_rate,
             None => self.draws_wrong(call, 1 << s),
         };
         let task = &mut self.tasks[t as usize];
@@ -208,7 +208,7 @@ impl<O: Observer> World<'_, O> {
             return false;
         }
         let z = if loading.common == 0.0 { 0.0 } else { self.latent(call.task) };
-        is_wrong(threshold, loading, z, normal(&self.attempt_key(call), draw))
+        is_wrong(threshold, loading, z, normal(&call.key, draw))
     }
 
     pub(super) fn is_systematic(&self, agent: usize, spec: &TaskSpec) -> bool {
