@@ -219,3 +219,35 @@ fn a_reviewer_misses_more_on_what_the_worker_gets_wrong() {
     // The agents' own values override the class's (0 here), and may differ.
     wrong_and_missed(0.2, 0.8, 0.9, 0.3);
 }
+
+/// The latent difficulty belongs to the task, not to the strategy: two strategies (one
+/// of agents, one of people) whose attempts share `rho` get the same task wrong with
+/// `P(both wrong) = E[P(wrong | z)^2]`, and each alone with `e`.
+#[test]
+fn every_strategy_sees_the_same_hard_tasks() {
+    let (e, rho) = (0.2, 0.8);
+    let toml = format!(
+        "name = \"shared\"\nseed = 4\nreplications = 1\n[workload]\ntasks = {TASKS}\narrivals = {{ process = \"fixed\", interval_s = 60 }}\n\
+         [[workload.classes]]\nname = \"c\"\nshare = 1\nerror_correlation = {rho}\n\
+         [models.m]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 100\n\
+         [agents.w]\nmodel = \"m\"\noutput_tokens = 10\nerror_rate = {e}\n\
+         [strategies.agent]\nsteps = [{{ id = \"w\", agent = \"w\" }}]\n\
+         [strategies.people]\nkind = \"human\"\nusd_per_hour = 1\nhours_per_task = 0.01\nteams = 100\nerror_rate = {e}\n"
+    );
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
+    f.write_all(toml.as_bytes()).expect("write scenario");
+    let sc = orchsim::scenario::load(Some(f.path()), &[]).unwrap_or_else(|e| panic!("{e}\n{toml}")).scenario;
+    let wrong = |s: usize| -> Vec<bool> {
+        let mut rows = run_world(&sc, s, 0, WorldOptions { task_log: true }, None).task_rows;
+        rows.sort_by_key(|r| r.task);
+        rows.iter().map(|r| r.outcome == orchsim::workflow::Outcome::Wrong).collect()
+    };
+    let (a, p) = (wrong(0), wrong(1));
+    assert_eq!((a.len(), p.len()), (TASKS as usize, TASKS as usize));
+    let count = |v: &[bool]| v.iter().filter(|&&w| w).count() as u64;
+    assert_share("agent alone", count(&a), TASKS, e);
+    assert_share("people alone", count(&p), TASKS, e);
+    let both = a.iter().zip(&p).filter(|(x, y)| **x && **y).count() as u64;
+    // 0.128 here, against 0.04 if the strategies drew their own difficulties.
+    assert_share("both wrong", both, TASKS, at_least(2, 2, e, rho));
+}
