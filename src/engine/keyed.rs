@@ -14,7 +14,9 @@
 //! passed through the finaliser, which passes BigCrush; the path hash folds each word
 //! in through the finaliser, so keys that differ in one word (adjacent tasks) give
 //! unrelated streams. The code is ours, so the streams never change under a crate
-//! upgrade. A path costs one multiply-xorshift round per word; a draw, one more.
+//! upgrade. A path costs one finaliser round per word; a draw, one more. The few streams
+//! of one thing (an attempt's tokens, latency, correctness...) are numbered under its key
+//! by [`Keyed::stream`], which costs no hashing.
 
 use std::convert::Infallible;
 
@@ -22,6 +24,11 @@ use rand::TryRng;
 
 /// The Weyl increment of SplitMix64 (2^64 / golden ratio, odd).
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The spacing of the streams [`Keyed::stream`] starts under one key: odd, and far from
+/// any small multiple of [`GAMMA`] (a test checks), so the streams' Weyl sequences do
+/// not meet within 2^40 draws.
+const STRIDE: u64 = 0xD1B5_4A32_D192_ED03;
 
 /// Stafford's Mix13, the SplitMix64 finaliser: a bijection of `u64` with full avalanche.
 #[inline(always)]
@@ -52,6 +59,14 @@ impl Keyed {
             h = mix64(h.wrapping_add(GAMMA) ^ w);
         }
         KeyedRng { state: mix64(h ^ (path.len() as u64).wrapping_mul(GAMMA)) }
+    }
+
+    /// Stream number `n` under this key, without hashing: the Weyl sequence started
+    /// `n` strides along (the key is already a hash, and every output passes through
+    /// the finaliser). For the few purposes of one attempt.
+    #[inline(always)]
+    pub fn stream(&self, n: u64) -> KeyedRng {
+        KeyedRng { state: self.key.wrapping_add(n.wrapping_mul(STRIDE)) }
     }
 
     /// The streams under `path`: `self.child(p).at(q)` is a stream of its own, hashed
@@ -159,6 +174,25 @@ mod tests {
         let mut a = k.at(&[4]);
         let mut b = k.at(&[4]);
         assert_eq!(a.random::<u64>(), b.next_bits());
+    }
+
+    #[test]
+    fn numbered_streams_are_far_apart() {
+        // Stream n starts n * STRIDE along the Weyl sequence of step GAMMA: streams n
+        // and m meet after k draws iff (n - m) * STRIDE = k * GAMMA (mod 2^64), i.e.
+        // k = (n - m) * STRIDE / GAMMA. For every gap below 2^16 that k is astronomically
+        // far (at least 2^40 draws either way).
+        let mut inv = GAMMA; // Newton's iteration for GAMMA^-1 mod 2^64
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(GAMMA.wrapping_mul(inv)));
+        }
+        assert_eq!(GAMMA.wrapping_mul(inv), 1);
+        for d in 1..(1u64 << 16) {
+            let k = d.wrapping_mul(STRIDE).wrapping_mul(inv);
+            assert!(k.min(k.wrapping_neg()) >= 1 << 40, "gap {d}: streams meet after {k} draws");
+        }
+        let k = Keyed::new(9);
+        check_uniform("stream numbers", 100_000, |i| k.stream(i as u64).uniform());
     }
 
     #[test]

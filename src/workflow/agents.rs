@@ -173,9 +173,10 @@ impl<'a, O: Observer> World<'a, O> {
             .collect();
         let people_rate = st.escalation.as_ref().map_or(0.0, |e| e.error_rate);
         let people = classes.iter().map(|c| (Threshold::new(people_rate), Loading::new(c.error_correlation))).collect();
-        let step_key: Vec<u64> = st.steps.iter().map(|s| name_hash(&s.id)).collect();
+        let step_hash: Vec<u64> = st.steps.iter().map(|s| name_hash(&s.id)).collect();
         let orch = name_hash("orchestrator");
-        let orch_key = step_key.iter().map(|&k| mix64(orch ^ k)).chain([orch]).collect();
+        let orch_key = step_hash.iter().map(|&k| mix64(orch ^ k)).chain([orch]).map(|k| draws.step(k)).collect();
+        let step_key = step_hash.iter().map(|&k| draws.step(k)).collect();
         let pools = sc.models.iter().map(Pool::new).collect();
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         World {

@@ -20,7 +20,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::stream::name_hash;
-use crate::engine::keyed::{Keyed, KeyedRng};
+use crate::engine::keyed::{Keyed, KeyedRng, mix64};
 use crate::engine::{Purpose, stream as rng_stream};
 use crate::model::Dist;
 
@@ -44,7 +44,12 @@ pub(crate) enum Draw {
     Jitter = 11,
     /// People's hours on a task.
     Hours = 12,
+    /// Tokens of an attempt's tool calls.
+    ToolTokens = 13,
 }
+
+/// Odd multiplier of a replica number in an attempt's key.
+const REPLICA: u64 = 0xA076_1D64_78BD_642F;
 
 /// Tag of a task's latent difficulty (its key has no strategy).
 const LATENT: u64 = 0x6c61_7465_6e74; // "latent"
@@ -69,18 +74,26 @@ impl Draws {
         StandardNormal.sample(&mut self.root.at(&[LATENT, task]))
     }
 
-    /// The streams of one attempt: `step` is a step's hash, `run` its execution on the
-    /// task, `replica` and `attempt` the copy and the retry.
+    /// The word that keys a step's draws in this strategy, from the step's hash
+    /// (computed once per world).
+    pub(crate) fn step(&self, step: u64) -> u64 {
+        mix64(mix64(self.strategy) ^ step)
+    }
+
+    /// The streams of one attempt: `step` is [`Draws::step`], `run` the step's execution
+    /// on the task, `replica` and `attempt` the copy and the retry. Three words are
+    /// hashed: the task, the step and replica (a replica offsets the step's word by a
+    /// multiple of an odd constant), the run and the attempt.
     #[inline]
     pub(crate) fn attempt(&self, task: u64, step: u64, run: u32, replica: u32, attempt: u32) -> Keyed {
-        let who = (u64::from(run) << 32) | u64::from(attempt);
-        self.root.child(&[task, self.strategy, step, who, u64::from(replica)])
+        let copy = step.wrapping_add(u64::from(replica).wrapping_mul(REPLICA));
+        self.root.child(&[task, copy, (u64::from(run) << 32) | u64::from(attempt)])
     }
 
     /// The stream of the people's `draw` on task `task` (`step` tells escalation from
     /// a human strategy's work).
     pub(crate) fn people(&self, task: u64, step: u64, draw: Draw) -> KeyedRng {
-        self.root.child(&[task, self.strategy, step]).at(&[draw as u64])
+        self.root.child(&[task, self.step(step)]).stream(draw as u64)
     }
 }
 
@@ -89,7 +102,7 @@ impl Draws {
 pub(crate) fn sample(d: &Dist, attempt: &Keyed, draw: Draw) -> f64 {
     match d {
         Dist::Const(v) => *v,
-        _ => d.sample(&mut attempt.at(&[draw as u64])),
+        _ => d.sample(&mut attempt.stream(draw as u64)),
     }
 }
 
@@ -103,11 +116,11 @@ pub(crate) fn count(d: &Dist, attempt: &Keyed, draw: Draw) -> u64 {
 /// A standard normal `eps` for `draw` of an attempt.
 #[inline]
 pub(crate) fn normal(attempt: &Keyed, draw: Draw) -> f64 {
-    StandardNormal.sample(&mut attempt.at(&[draw as u64]))
+    StandardNormal.sample(&mut attempt.stream(draw as u64))
 }
 
 /// A uniform in `[0, 1)` for `draw` of an attempt.
 #[inline]
 pub(crate) fn uniform(attempt: &Keyed, draw: Draw) -> f64 {
-    attempt.at(&[draw as u64]).uniform()
+    attempt.stream(draw as u64).uniform()
 }

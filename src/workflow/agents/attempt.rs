@@ -136,7 +136,7 @@ impl<O: Observer> World<'_, O> {
         if let Some(tc) = &a.tool_calls {
             tools = count(&tc.count, &key, Draw::ToolCalls);
             // Each call's tokens from one stream of their own, after the count's.
-            let mut g = key.at(&[Draw::ToolCalls as u64, 1]);
+            let mut g = key.stream(Draw::ToolTokens as u64);
             for _ in 0..tools {
                 fresh += tc.tokens_per_call.sample_count(&mut g);
             }
@@ -187,7 +187,7 @@ impl<O: Observer> World<'_, O> {
         } else {
             let mut tools_s = 0.0;
             if let Some(tc) = &self.sc.agents[call.agent as usize].tool_calls {
-                let mut g = key.at(&[Draw::ToolLatency as u64]);
+                let mut g = key.stream(Draw::ToolLatency as u64);
                 for _ in 0..call.tool_calls {
                     tools_s += tc.latency_s.sample(&mut g);
                 }
@@ -269,7 +269,7 @@ impl<O: Observer> World<'_, O> {
         if call.attempt < r.max_attempts {
             let mut backoff = (r.backoff_base_s * r.backoff_factor.powi(call.attempt as i32 - 1)).min(r.backoff_max_s);
             if r.jitter == Jitter::Full && backoff > 0.0 {
-                backoff = call.key.at(&[Draw::Jitter as u64]).random_range(0.0..backoff);
+                backoff = call.key.stream(Draw::Jitter as u64).random_range(0.0..backoff);
             }
             emit!(
                 self,
