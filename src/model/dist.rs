@@ -1,9 +1,7 @@
 //! Distributions of random quantities (latencies, token counts, hours).
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Poisson};
-
-use crate::engine::SimRng;
 
 /// A random quantity as a scenario describes it, with the largest value a draw may take
 /// (the limit of its quantity, see [`crate::model::limits`]). Built once, sampled per
@@ -157,13 +155,13 @@ impl Dist {
 
     /// Draws one value (never negative, at most the cap).
     #[inline]
-    pub fn sample(&self, rng: &mut SimRng) -> f64 {
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         self.shape.sample(rng).min(self.max)
     }
 
     /// Draws a whole, non-negative count (token counts, tool calls): rounded to nearest.
     #[inline]
-    pub fn sample_count(&self, rng: &mut SimRng) -> u64 {
+    pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let x = self.sample(rng);
         if x.is_finite() && x > 0.0 { x.round() as u64 } else { 0 }
     }
@@ -176,7 +174,7 @@ impl Dist {
 
 impl Shape {
     #[inline]
-    fn sample(&self, rng: &mut SimRng) -> f64 {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Shape::Const(v) => *v,
             Shape::Exp(d) => d.sample(rng),

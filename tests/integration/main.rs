@@ -7,6 +7,7 @@ mod charts;
 mod cli;
 mod common;
 mod comparisons;
+mod crn;
 mod fuzz;
 mod horizon;
 mod inputs;

@@ -1,5 +1,5 @@
-//! The quality model: `orchsim calibrate pass-at-k`, and (once `error_correlation` is
-//! wired into the simulation) the closed forms of correlated errors.
+//! The quality model: `orchsim calibrate pass-at-k`, and the closed forms of correlated
+//! errors against the simulation.
 //!
 //! The closed forms are 1-D integrals over the latent difficulty `z`, computed here
 //! (Simpson's rule, independent of `orchsim::model::quality`):
@@ -186,9 +186,7 @@ fn the_closed_forms_are_right_and_the_harness_holds_at_rho_0() {
     wrong_and_missed(0.3, 0.0, 0.7, 0.0);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn the_marginal_error_rate_is_e_at_every_rho() {
     for rho in [0.3, 0.7, 0.95] {
         let c = scenario(rho, 0.2, ORACLE, "", "", "[{ id = \"w\", agent = \"w\" }]");
@@ -196,9 +194,7 @@ fn the_marginal_error_rate_is_e_at_every_rho() {
     }
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn reworks_behind_an_oracle_fail_as_all_k_attempts_wrong() {
     // At e = 0.3, rho = 0.6: P(all 3 wrong) = 0.121, against 0.027 for independent
     // attempts; the tolerance (±0.011) separates them.
@@ -207,9 +203,7 @@ fn reworks_behind_an_oracle_fail_as_all_k_attempts_wrong() {
     all_k_wrong(0.2, 0.9, 2);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn majorities_of_3_and_5_replicas_fail_by_the_integral() {
     // At e = 0.2, rho = 0.5: 0.161 (3) and 0.147 (5), against 0.104 and 0.058.
     assert!(at_least(2, 3, 0.2, 0.5) - 0.104 > 0.05);
@@ -218,12 +212,42 @@ fn majorities_of_3_and_5_replicas_fail_by_the_integral() {
     vote_fails(0.3, 0.9, 5);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn a_reviewer_misses_more_on_what_the_worker_gets_wrong() {
     // At e = 0.3, recall 0.7, both rho = 0.6: 0.173, against 0.09 independent.
     wrong_and_missed(0.3, 0.6, 0.7, 0.6);
     // The agents' own values override the class's (0 here), and may differ.
     wrong_and_missed(0.2, 0.8, 0.9, 0.3);
+}
+
+/// The latent difficulty belongs to the task, not to the strategy: two strategies (one
+/// of agents, one of people) whose attempts share `rho` get the same task wrong with
+/// `P(both wrong) = E[P(wrong | z)^2]`, and each alone with `e`.
+#[test]
+fn every_strategy_sees_the_same_hard_tasks() {
+    let (e, rho) = (0.2, 0.8);
+    let toml = format!(
+        "name = \"shared\"\nseed = 4\nreplications = 1\n[workload]\ntasks = {TASKS}\narrivals = {{ process = \"fixed\", interval_s = 60 }}\n\
+         [[workload.classes]]\nname = \"c\"\nshare = 1\nerror_correlation = {rho}\n\
+         [models.m]\ninput_usd_per_mtok = 1\noutput_usd_per_mtok = 1\nttft_s = 1\noutput_tokens_per_s = 100\n\
+         [agents.w]\nmodel = \"m\"\noutput_tokens = 10\nerror_rate = {e}\n\
+         [strategies.agent]\nsteps = [{{ id = \"w\", agent = \"w\" }}]\n\
+         [strategies.people]\nkind = \"human\"\nusd_per_hour = 1\nhours_per_task = 0.01\nteams = 100\nerror_rate = {e}\n"
+    );
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
+    f.write_all(toml.as_bytes()).expect("write scenario");
+    let sc = orchsim::scenario::load(Some(f.path()), &[]).unwrap_or_else(|e| panic!("{e}\n{toml}")).scenario;
+    let wrong = |s: usize| -> Vec<bool> {
+        let mut rows = run_world(&sc, s, 0, WorldOptions { task_log: true }, None).task_rows;
+        rows.sort_by_key(|r| r.task);
+        rows.iter().map(|r| r.outcome == orchsim::workflow::Outcome::Wrong).collect()
+    };
+    let (a, p) = (wrong(0), wrong(1));
+    assert_eq!((a.len(), p.len()), (TASKS as usize, TASKS as usize));
+    let count = |v: &[bool]| v.iter().filter(|&&w| w).count() as u64;
+    assert_share("agent alone", count(&a), TASKS, e);
+    assert_share("people alone", count(&p), TASKS, e);
+    let both = a.iter().zip(&p).filter(|(x, y)| **x && **y).count() as u64;
+    // 0.128 here, against 0.04 if the strategies drew their own difficulties.
+    assert_share("both wrong", both, TASKS, at_least(2, 2, e, rho));
 }

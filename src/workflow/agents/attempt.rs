@@ -4,11 +4,13 @@
 use rand::RngExt;
 
 use super::super::Outcome;
+use super::super::draws::{Draw, count, sample, uniform};
 use super::{Ev, NO_STEP, World};
 use crate::economics::billing::CacheUse;
 use crate::economics::money::Usd;
-use crate::engine::{SimRng, SimTime};
-use crate::model::{Agent, Context, Dist, Jitter};
+use crate::engine::SimTime;
+use crate::engine::keyed::Keyed;
+use crate::model::{Context, Jitter};
 use crate::workflow::event::{AttemptEnd, Event, Observer};
 
 /// How an attempt ended (decided when it starts).
@@ -34,7 +36,13 @@ pub(super) struct Call {
     /// The epoch of that step when the call was issued; a rework bumps the epoch, and
     /// calls of an older epoch are stale: billed as waste, their result dropped.
     pub(super) epoch: u32,
+    /// The run of that step on the task when the call was issued (keys its draws).
+    pub(super) run: u32,
+    /// The call's copy among a voting step's replicas (0 for others).
+    pub(super) replica: u32,
     pub(super) attempt: u32,
+    /// The keyed streams of the current attempt (set when it is requested).
+    pub(super) key: Keyed,
     pub(super) enqueued: SimTime,
     pub(super) cached_in: u64,
     pub(super) fresh_in: u64,
@@ -50,30 +58,6 @@ pub(super) struct Call {
     pub(super) outcome: AttemptOutcome,
 }
 
-/// An agent's token counts that the scenario fixes (constants), drawn once when the
-/// world is built. A constant consumes no randomness, so this changes no draw.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct FixedCounts {
-    pub(super) input: Option<u64>,
-    pub(super) output: Option<u64>,
-}
-
-impl FixedCounts {
-    pub(super) fn of(a: &Agent, rng: &mut SimRng) -> FixedCounts {
-        FixedCounts { input: fixed_count(&a.input_tokens, rng), output: fixed_count(&a.output_tokens, rng) }
-    }
-}
-
-/// The value of a constant count; `None` for a random one.
-fn fixed_count(d: &Dist, rng: &mut SimRng) -> Option<u64> {
-    matches!(d.shape(), crate::model::dist::Shape::Const(_)).then(|| d.sample_count(rng))
-}
-
-/// The value of a constant quantity; `None` for a random one.
-pub(super) fn fixed_value(d: &Dist, rng: &mut SimRng) -> Option<f64> {
-    matches!(d.shape(), crate::model::dist::Shape::Const(_)).then(|| d.sample(rng))
-}
-
 impl Call {
     /// Tokens the attempt asks of a tokens-per-minute budget: all input and output.
     pub(super) fn tokens_needed(&self) -> u64 {
@@ -82,7 +66,7 @@ impl Call {
 }
 
 impl<O: Observer> World<'_, O> {
-    pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32) {
+    pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32, replica: u32) {
         let live = if row < self.n {
             row
         } else if then_step != NO_STEP {
@@ -91,6 +75,7 @@ impl<O: Observer> World<'_, O> {
             self.n
         };
         let epoch = self.tasks[t as usize].epoch.get(live).copied().unwrap_or(0);
+        let run = self.tasks[t as usize].runs[live];
         let call = Call {
             task: t,
             row: row as u32,
@@ -99,7 +84,10 @@ impl<O: Observer> World<'_, O> {
             then_step,
             live: live as u32,
             epoch,
+            run,
+            replica,
             attempt: 0,
+            key: Keyed::new(0),
             enqueued: SimTime::ZERO,
             cached_in: 0,
             fresh_in: 0,
@@ -127,12 +115,20 @@ impl<O: Observer> World<'_, O> {
         self.request(c);
     }
 
-    /// Draws the attempt's tokens and queues it for a model slot.
+    /// The keyed streams of the current attempt of `call` (kept in `Call::key`).
+    fn attempt_key(&self, call: &Call) -> Keyed {
+        let live = call.live as usize;
+        let step = if call.row as usize == self.orch_row { self.orch_key[live] } else { self.step_key[call.row as usize] };
+        self.draws.attempt(self.tasks[call.task as usize].id, step, call.run, call.replica, call.attempt)
+    }
+
+    /// Starts the call's next attempt: draws its tokens and queues it for a model slot.
     pub(super) fn request(&mut self, c: u32) {
-        let call = &self.calls[c as usize];
-        let (agent, row) = (call.agent as usize, call.row as usize);
-        let a = &self.sc.agents[agent];
-        let fixed = self.fixed[agent];
+        self.calls[c as usize].attempt += 1;
+        let call = self.calls[c as usize];
+        let key = self.attempt_key(&call);
+        let a = &self.sc.agents[call.agent as usize];
+        let row = call.row as usize;
         let task = &self.tasks[call.task as usize];
         let context = if row < self.n {
             match self.st.context {
@@ -144,27 +140,22 @@ impl<O: Observer> World<'_, O> {
             0
         };
         let handoff = if row < self.n { self.st.handoff_tokens } else { 0 };
-        let input = match fixed.input {
-            Some(n) => n,
-            None => a.input_tokens.sample_count(&mut self.rng),
-        };
-        let mut fresh = input + context;
+        let mut fresh = count(&a.input_tokens, &key, Draw::InputTokens) + context;
         let mut tools = 0;
         if let Some(tc) = &a.tool_calls {
-            tools = tc.count.sample_count(&mut self.rng);
+            tools = count(&tc.count, &key, Draw::ToolCalls);
+            // Each call's tokens from one stream of their own, after the count's.
+            let mut g = key.stream(Draw::ToolTokens as u64);
             for _ in 0..tools {
-                fresh += tc.tokens_per_call.sample_count(&mut self.rng);
+                fresh += tc.tokens_per_call.sample_count(&mut g);
             }
         }
-        let out = match fixed.output {
-            Some(n) => n,
-            None => a.output_tokens.sample_count(&mut self.rng),
-        };
-        // Billing: reasoning tokens, drawn after the output (no draw for agents without).
-        let reasoning = if a.reasoning_tokens.is_zero() { 0 } else { a.reasoning_tokens.sample_count(&mut self.rng) };
+        let out = count(&a.output_tokens, &key, Draw::OutputTokens);
+        // Billing: reasoning tokens (a constant 0 for agents without; its draw has its own key).
+        let reasoning = count(&a.reasoning_tokens, &key, Draw::Reasoning);
         let now = self.q.now();
         let cl = &mut self.calls[c as usize];
-        cl.attempt += 1;
+        cl.key = key;
         cl.enqueued = now;
         cl.cached_in = a.system_prompt_tokens;
         cl.fresh_in = fresh;
@@ -183,18 +174,9 @@ impl<O: Observer> World<'_, O> {
 
     pub(super) fn start_attempt(&mut self, c: u32) {
         let now = self.q.now();
-        let call = &self.calls[c as usize];
-        let (task, row, m, agent, attempt, enqueued, tool_calls, out, reasoning) = (
-            call.task as usize,
-            call.row as usize,
-            call.model as usize,
-            call.agent as usize,
-            call.attempt,
-            call.enqueued,
-            call.tool_calls,
-            call.out,
-            call.reasoning,
-        );
+        let call = self.calls[c as usize];
+        let (task, row, attempt, enqueued, out, reasoning) =
+            (call.task as usize, call.row as usize, call.attempt, call.enqueued, call.out, call.reasoning);
         self.counters.record_wait(now - enqueued);
         emit!(
             self,
@@ -206,11 +188,13 @@ impl<O: Observer> World<'_, O> {
                 wait_s: (now - enqueued).as_secs(),
             }
         );
-        self.ledger.rows[row].attempts += 1;
-        self.tasks[task].attempts += 1;
-        let model = &self.sc.models[m];
-        let ttft = model.ttft_s.sample(&mut self.rng);
-        let transient = model.error_rate > 0.0 && self.rng.random::<f64>() < model.error_rate;
+        self.ledger.rows[call.row as usize].attempts += 1;
+        self.tasks[call.task as usize].attempts += 1;
+        let model = &self.sc.models[call.model as usize];
+        let key = call.key;
+        let ttft = sample(&model.ttft_s, &key, Draw::Ttft);
+        // A rate of 0 skips a draw that has its own key: no other draw moves.
+        let transient = model.error_rate > 0.0 && uniform(&key, Draw::Transient) < model.error_rate;
         let (outcome, duration, billed_out, billed_reasoning) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
             // Cut off before the first token, error or not: billed for the input.
             (AttemptOutcome::Timeout, limit, 0, 0)
@@ -218,17 +202,14 @@ impl<O: Observer> World<'_, O> {
             (AttemptOutcome::TransientError, ttft, 0, 0)
         } else {
             let mut tools_s = 0.0;
-            if let Some(tc) = &self.sc.agents[agent].tool_calls {
-                for _ in 0..tool_calls {
-                    tools_s += tc.latency_s.sample(&mut self.rng);
+            if let Some(tc) = &self.sc.agents[call.agent as usize].tool_calls {
+                let mut g = key.stream(Draw::ToolLatency as u64);
+                for _ in 0..call.tool_calls {
+                    tools_s += tc.latency_s.sample(&mut g);
                 }
             }
             // Validation keeps speeds positive; the floor guards against a draw of 0.
-            let tps = match self.fixed_tps[m] {
-                Some(tps) => tps,
-                None => model.output_tokens_per_s.sample(&mut self.rng),
-            }
-            .max(1e-3);
+            let tps = sample(&model.output_tokens_per_s, &key, Draw::Speed).max(1e-3);
             // Reasoning tokens are generated first, at the output speed.
             let total = ttft + tools_s + (reasoning + out) as f64 / tps;
             match model.timeout_s {
@@ -242,7 +223,6 @@ impl<O: Observer> World<'_, O> {
         };
         // Billing: the prompt cache decides how a billed attempt pays for its system prompt;
         // its prompt is read by the first token (or the cut-off), when a write lands.
-        let call = self.calls[c as usize];
         let prefix_cache = match outcome {
             AttemptOutcome::TransientError => CacheUse::Uncached,
             _ => self.prompt_cache_use(&call, now, now + SimTime::from_secs(ttft.min(duration))),
@@ -317,7 +297,7 @@ impl<O: Observer> World<'_, O> {
         if call.attempt < r.max_attempts {
             let mut backoff = (r.backoff_base_s * r.backoff_factor.powi(call.attempt as i32 - 1)).min(r.backoff_max_s);
             if r.jitter == Jitter::Full && backoff > 0.0 {
-                backoff = self.rng.random_range(0.0..backoff);
+                backoff = call.key.stream(Draw::Jitter as u64).random_range(0.0..backoff);
             }
             emit!(
                 self,

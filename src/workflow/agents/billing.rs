@@ -77,7 +77,11 @@ impl<O: Observer> World<'_, O> {
         if self.sc.agents[call.agent as usize].service_tier != ServiceTier::Batch {
             return 0.0;
         }
-        self.sc.models[call.model as usize].batch_delay_s.sample(&mut self.rng)
+        crate::workflow::draws::sample(
+            &self.sc.models[call.model as usize].batch_delay_s,
+            &call.key,
+            crate::workflow::draws::Draw::BatchDelay,
+        )
     }
 
     /// Bills an attempt (see [`call_bill`]) with the platform's share, and counts its
