@@ -16,6 +16,7 @@
 //!    (master seed, replication, purpose, key). No thread-local or OS randomness is used
 //!    anywhere, so a run is a pure function of its inputs and of the orchsim version.
 
+pub mod keyed;
 pub mod queue;
 pub mod rng;
 pub mod time;

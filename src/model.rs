@@ -140,6 +140,9 @@ pub struct Agent {
     pub output_tokens: Dist,
     /// Probability that an attempt's output is wrong (before `difficulty`).
     pub error_rate: f64,
+    /// This agent's `error_correlation`, overriding its task class's: how much its
+    /// errors (or, for a reviewer, its misses) depend on the task's latent difficulty.
+    pub error_correlation: Option<f64>,
     /// Tool use, if any.
     pub tool_calls: Option<ToolCalls>,
     /// Systematic fault, if any.
@@ -187,6 +190,9 @@ pub struct Class {
     pub business_unit: usize,
     /// Multiplies every agent's `error_rate` (capped at 1).
     pub difficulty: f64,
+    /// `rho` of the one-factor quality model, in `[0, 1)`: the correlation of any two
+    /// attempts' latent error scores on one task (0: attempts err independently).
+    pub error_correlation: f64,
     /// What a correct result is worth.
     pub value_usd: Usd,
     /// What a wrong delivered result costs.

@@ -13,6 +13,7 @@
 //! ```
 
 pub(crate) mod agents;
+pub(crate) mod draws;
 pub mod event;
 pub(crate) mod human;
 pub mod stream;
@@ -20,7 +21,7 @@ pub mod trail;
 
 use crate::economics::ledger::{BuStats, Ledger};
 use crate::economics::metrics::Counters;
-use crate::engine::{Purpose, SimTime, stream as rng_stream};
+use crate::engine::SimTime;
 use crate::model::{Class, Scenario, StrategyKind};
 use event::{NoTrail, Observer};
 
@@ -159,9 +160,9 @@ pub fn run_world(
 pub fn run_observed<O: Observer>(scenario: &Scenario, strategy: usize, replication: u64, opts: WorldOptions, obs: O) -> (WorldResult, O) {
     let tasks = TaskStream::new(scenario, replication);
     let st = &scenario.strategies[strategy];
-    let rng = rng_stream(scenario.seed, replication, Purpose::Strategy, &st.name);
+    let draws = draws::Draws::new(scenario.seed, replication, &st.name);
     match &st.kind {
-        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, rng, opts, obs).run(),
-        StrategyKind::Human(h) => human::run(scenario, h, tasks, rng, opts, obs),
+        StrategyKind::Agents(a) => agents::World::new(scenario, a, tasks, draws, opts, obs).run(),
+        StrategyKind::Human(h) => human::run(scenario, h, tasks, draws, opts, obs),
     }
 }

@@ -1,9 +1,7 @@
 //! Distributions of random quantities (latencies, token counts, hours).
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Poisson};
-
-use crate::engine::SimRng;
 
 /// A random quantity as a scenario describes it. Built once, sampled per event without
 /// allocating.
@@ -100,7 +98,7 @@ impl Dist {
 
     /// Draws one value (never negative).
     #[inline]
-    pub fn sample(&self, rng: &mut SimRng) -> f64 {
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Dist::Const(v) => *v,
             Dist::Exp(d) => d.sample(rng),
@@ -126,7 +124,7 @@ impl Dist {
 
     /// Draws a whole, non-negative count (token counts, tool calls): rounded to nearest.
     #[inline]
-    pub fn sample_count(&self, rng: &mut SimRng) -> u64 {
+    pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let x = self.sample(rng);
         if x.is_finite() && x > 0.0 { x.round() as u64 } else { 0 }
     }

@@ -12,16 +12,20 @@
 //! State lives in slabs (`tasks`, `calls`) with free lists, so after warm-up the event
 //! loop allocates nothing: a finished task's slot and vectors are reused by the next.
 //!
-//! Every random draw comes from the world's one stream `rng`, in event order: moving
-//! code between rooms must never reorder draws, or outputs change.
+//! Every random draw comes from a stream keyed by what it is about ([`Draws`]), so the
+//! order of events never matters to the numbers drawn: moving code between rooms, or
+//! changing one agent's parameters, leaves every other draw unchanged.
 
+use super::draws::Draws;
 use super::event::{Event, Observer};
 use super::stream::name_hash;
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
-use crate::engine::{EventQueue, SimRng};
+use crate::engine::EventQueue;
+use crate::engine::keyed::mix64;
+use crate::model::quality::{Loading, Threshold};
 use crate::model::{AgentsStrategy, Scenario};
 
 /// Emits an event to the world's observer. For an observer that is not
@@ -67,13 +71,31 @@ enum Ev {
     EscalationFinished(u32, u32),
 }
 
+/// An agent's quality on one class of tasks: the thresholds of its errors (as a worker)
+/// and misses (as a reviewer), and its loading on the task's latent difficulty.
+#[derive(Clone, Copy, Debug)]
+struct AgentQuality {
+    wrong: Threshold,
+    miss: Threshold,
+    loading: Loading,
+}
+
 /// An agents strategy's world.
 pub(crate) struct World<'a, O: Observer> {
     sc: &'a Scenario,
     st: &'a AgentsStrategy,
     stream: TaskStream,
     next_spec: Option<TaskSpec>,
-    rng: SimRng,
+    draws: Draws,
+    /// Per (agent, class), at `agent * classes + class`: the agent's error and miss
+    /// thresholds and loading on that class's tasks.
+    quality: Vec<AgentQuality>,
+    /// Per class: the people's (escalation's) error threshold and loading.
+    people: Vec<(Threshold, Loading)>,
+    /// Per ledger row's live slot: the hash that keys its calls' draws (a step's id; the
+    /// orchestrator's plan of a step, or of the task at index `n`).
+    step_key: Vec<u64>,
+    orch_key: Vec<u64>,
     opts: WorldOptions,
     q: EventQueue<Ev>,
     pools: Vec<Pool>,
@@ -102,7 +124,7 @@ impl<'a, O: Observer> World<'a, O> {
         sc: &'a Scenario,
         st: &'a AgentsStrategy,
         stream: TaskStream,
-        rng: SimRng,
+        draws: Draws,
         opts: WorldOptions,
         obs: O,
     ) -> World<'a, O> {
@@ -137,6 +159,23 @@ impl<'a, O: Observer> World<'a, O> {
                 None => 0,
             })
             .collect();
+        let classes = &sc.workload.classes;
+        let quality = sc
+            .agents
+            .iter()
+            .flat_map(|a| {
+                classes.iter().map(move |c| AgentQuality {
+                    wrong: Threshold::new((a.error_rate * c.difficulty).min(1.0)),
+                    miss: Threshold::new(a.review.map_or(0.0, |r| 1.0 - r.recall)),
+                    loading: Loading::new(a.error_correlation.unwrap_or(c.error_correlation)),
+                })
+            })
+            .collect();
+        let people_rate = st.escalation.as_ref().map_or(0.0, |e| e.error_rate);
+        let people = classes.iter().map(|c| (Threshold::new(people_rate), Loading::new(c.error_correlation))).collect();
+        let step_key: Vec<u64> = st.steps.iter().map(|s| name_hash(&s.id)).collect();
+        let orch = name_hash("orchestrator");
+        let orch_key = step_key.iter().map(|&k| mix64(orch ^ k)).chain([orch]).collect();
         let pools = sc.models.iter().map(Pool::new).collect();
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         World {
@@ -144,7 +183,11 @@ impl<'a, O: Observer> World<'a, O> {
             st,
             stream,
             next_spec: None,
-            rng,
+            draws,
+            quality,
+            people,
+            step_key,
+            orch_key,
             opts,
             q: EventQueue::with_capacity(1024),
             pools,
@@ -223,7 +266,7 @@ impl<'a, O: Observer> World<'a, O> {
                 systematic |= ORCH_BIT;
             }
         }
-        self.tasks[t as usize].reset(spec, bu, class.difficulty, systematic);
+        self.tasks[t as usize].reset(spec, bu, systematic);
 
         self.counters.tasks += 1;
         self.ledger.bus[bu].tasks += 1;
@@ -236,7 +279,7 @@ impl<'a, O: Observer> World<'a, O> {
             self.charge_task(t, self.platform_row, Category::Platform, fee, None, false);
         }
         match &self.st.orchestrator {
-            Some(o) if !o.per_step => self.issue_call(t, self.orch_row, o.agent, NO_STEP),
+            Some(o) if !o.per_step => self.issue_call(t, self.orch_row, o.agent, NO_STEP, 0),
             _ => self.launch_ready(t),
         }
     }
@@ -264,7 +307,7 @@ impl<'a, O: Observer> World<'a, O> {
             if (task.done | task.launched) & bit == 0 && task.done & self.preds[s] == self.preds[s] {
                 self.tasks[t as usize].launched |= bit;
                 match &self.st.orchestrator {
-                    Some(o) if o.per_step => self.issue_call(t, self.orch_row, o.agent, s as u32),
+                    Some(o) if o.per_step => self.issue_call(t, self.orch_row, o.agent, s as u32, 0),
                     _ => self.start_step(t, s),
                 }
             }
@@ -283,8 +326,8 @@ impl<'a, O: Observer> World<'a, O> {
         task.rep_pending[s] = replicas;
         task.rep_bad[s] = 0;
         task.out_tokens[s] = 0;
-        for _ in 0..replicas {
-            self.issue_call(t, s, agent, NO_STEP);
+        for r in 0..replicas {
+            self.issue_call(t, s, agent, NO_STEP, r);
         }
     }
 }

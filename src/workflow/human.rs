@@ -3,14 +3,16 @@
 
 use std::collections::VecDeque;
 
-use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
 
+use super::draws::{Draw, Draws};
 use super::event::{Event, Observer};
 use super::{Outcome, TaskRow, TaskSpec, TaskStream, WorldOptions, WorldResult, tally};
 use crate::economics::ledger::{Category, Ledger};
 use crate::economics::metrics::Counters;
 use crate::economics::money::Usd;
-use crate::engine::{EventQueue, SimRng, SimTime};
+use crate::engine::{EventQueue, SimTime};
+use crate::model::quality::{Loading, Threshold, is_wrong};
 use crate::model::{HumanStrategy, Scenario};
 
 /// Events of a human world.
@@ -22,13 +24,18 @@ enum Ev {
     TeamFinished(usize),
 }
 
+/// The step key of a team's draws ("work").
+const WORK: u64 = 0x776f_726b;
+
 /// A human strategy's world.
 struct World<'a, O: Observer> {
     sc: &'a Scenario,
     h: &'a HumanStrategy,
     stream: TaskStream,
     next: Option<TaskSpec>,
-    rng: SimRng,
+    draws: Draws,
+    /// Per class: the teams' error threshold (`error_rate × difficulty`) and loading.
+    quality: Vec<(Threshold, Loading)>,
     opts: WorldOptions,
     /// Receives the world's events (the trail with `--audit`).
     obs: O,
@@ -49,7 +56,7 @@ pub(crate) fn run<O: Observer>(
     sc: &Scenario,
     h: &HumanStrategy,
     stream: TaskStream,
-    rng: SimRng,
+    draws: Draws,
     opts: WorldOptions,
     obs: O,
 ) -> (WorldResult, O) {
@@ -59,7 +66,13 @@ pub(crate) fn run<O: Observer>(
         h,
         stream,
         next: None,
-        rng,
+        draws,
+        quality: sc
+            .workload
+            .classes
+            .iter()
+            .map(|c| (Threshold::new((h.error_rate * c.difficulty).min(1.0)), Loading::new(c.error_correlation)))
+            .collect(),
         opts,
         obs,
         q: EventQueue::with_capacity(1024),
@@ -118,7 +131,7 @@ impl<O: Observer> World<'_, O> {
         let now = self.q.now();
         self.c.record_wait(now - spec.arrival);
         let h = self.h;
-        let hours = h.hours_per_task.sample(&mut self.rng);
+        let hours = h.hours_per_task.sample(&mut self.draws.people(spec.id, WORK, Draw::Hours));
         let cost = Usd::from_f64(hours * h.usd_per_hour * h.team_size as f64);
         let bu = self.sc.workload.classes[spec.class].business_unit;
         if O::ENABLED {
@@ -144,8 +157,13 @@ impl<O: Observer> World<'_, O> {
         let Some((spec, cost)) = self.working[team].take() else { return };
         let now = self.q.now();
         let class = &self.sc.workload.classes[spec.class];
-        let p = (self.h.error_rate * class.difficulty).min(1.0);
-        let wrong = p > 0.0 && self.rng.random::<f64>() < p;
+        // The teams err by the quality model's rule, on the task's latent difficulty.
+        let (threshold, loading) = self.quality[spec.class];
+        let wrong = threshold.value() > f64::NEG_INFINITY && {
+            let z = if loading.common == 0.0 { 0.0 } else { self.draws.latent(spec.id) };
+            let eps = StandardNormal.sample(&mut self.draws.people(spec.id, WORK, Draw::Correct));
+            is_wrong(threshold, loading, z, eps)
+        };
         let latency = now - spec.arrival;
         tally(&mut self.c, &mut self.ledger.bus[class.business_unit], class, spec.arrival, now, Some(!wrong));
         if wrong {

@@ -6,6 +6,7 @@ mod charts;
 mod cli;
 mod common;
 mod comparisons;
+mod crn;
 mod horizon;
 mod metrics;
 mod prices;

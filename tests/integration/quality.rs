@@ -1,5 +1,5 @@
-//! The quality model: `orchsim calibrate pass-at-k`, and (once `error_correlation` is
-//! wired into the simulation) the closed forms of correlated errors.
+//! The quality model: `orchsim calibrate pass-at-k`, and the closed forms of correlated
+//! errors against the simulation.
 //!
 //! The closed forms are 1-D integrals over the latent difficulty `z`, computed here
 //! (Simpson's rule, independent of `orchsim::model::quality`):
@@ -186,9 +186,7 @@ fn the_closed_forms_are_right_and_the_harness_holds_at_rho_0() {
     wrong_and_missed(0.3, 0.0, 0.7, 0.0);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn the_marginal_error_rate_is_e_at_every_rho() {
     for rho in [0.3, 0.7, 0.95] {
         let c = scenario(rho, 0.2, ORACLE, "", "", "[{ id = \"w\", agent = \"w\" }]");
@@ -196,9 +194,7 @@ fn the_marginal_error_rate_is_e_at_every_rho() {
     }
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn reworks_behind_an_oracle_fail_as_all_k_attempts_wrong() {
     // At e = 0.3, rho = 0.6: P(all 3 wrong) = 0.121, against 0.027 for independent
     // attempts; the tolerance (±0.011) separates them.
@@ -207,9 +203,7 @@ fn reworks_behind_an_oracle_fail_as_all_k_attempts_wrong() {
     all_k_wrong(0.2, 0.9, 2);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn majorities_of_3_and_5_replicas_fail_by_the_integral() {
     // At e = 0.2, rho = 0.5: 0.161 (3) and 0.147 (5), against 0.104 and 0.058.
     assert!(at_least(2, 3, 0.2, 0.5) - 0.104 > 0.05);
@@ -218,9 +212,7 @@ fn majorities_of_3_and_5_replicas_fail_by_the_integral() {
     vote_fails(0.3, 0.9, 5);
 }
 
-// enable when error_correlation is wired
 #[test]
-#[ignore = "error_correlation is not wired into the simulation yet"]
 fn a_reviewer_misses_more_on_what_the_worker_gets_wrong() {
     // At e = 0.3, recall 0.7, both rho = 0.6: 0.173, against 0.09 independent.
     wrong_and_missed(0.3, 0.6, 0.7, 0.6);

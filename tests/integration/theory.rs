@@ -212,10 +212,11 @@ fn mm5_wait_matches_erlang_c() {
 
 /// ρ = 0.95: waits are long and strongly correlated (relaxation ≈ 300 service times at
 /// c = 5, ≈ 1,600 at c = 1), so per-replication means scatter widely. Larger runs, and a
-/// looser bound on how wide the 5-SE tolerance may get.
+/// looser bound on how wide the 5-SE tolerance may get (the SE estimate itself scatters:
+/// over five seeds, the tolerance at c = 5 came to 18–34% of theory).
 #[test]
 fn mm5_wait_matches_erlang_c_at_rho_095() {
-    check_mmc(5, 0.95, 60_000, 12, 0.3);
+    check_mmc(5, 0.95, 60_000, 12, 0.4);
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub(super) fn agent(
     let input_tokens = f.dist(cx, "input_tokens", 0.0);
     let output_tokens = f.dist(cx, "output_tokens", 0.0);
     let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
+    let error_correlation = correlation(cx, &mut f, node);
     let tool_calls = f.sub(cx, "tool_calls").map(|mut t| {
         let tc = ToolCalls {
             count: t.dist(cx, "count", 0.0),
@@ -95,6 +96,7 @@ pub(super) fn agent(
         input_tokens,
         output_tokens,
         error_rate,
+        error_correlation,
         tool_calls,
         systematic,
         review,
@@ -104,6 +106,7 @@ pub(super) fn agent(
     })
 }
 
+<<<<<<< HEAD
 /// An agent's billing keys, checked against what its model offers.
 fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMode, ServiceTier, Dist) {
     let cache =
@@ -128,6 +131,18 @@ fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMod
         cx.bad(n, &f.p("prompt_cache"), msg);
     }
     (cache, tier, reasoning)
+=======
+/// An optional `error_correlation`: a number in `[0, 1)` (1 would make every attempt
+/// on a task share one fate, and the model's noise term vanish).
+pub(super) fn correlation(cx: &mut Cx, f: &mut Fields, node: &Node) -> Option<f64> {
+    let rho = f.num_opt(cx, "error_correlation", Check::Prob)?;
+    if rho >= 1.0 {
+        let n = node.get("error_correlation").unwrap_or(node);
+        cx.bad(n, &f.p("error_correlation"), "expected a correlation in [0, 1): at least 0 and below 1");
+        return None;
+    }
+    Some(rho)
+>>>>>>> h/j
 }
 
 #[cfg(test)]
@@ -151,6 +166,21 @@ mod tests {
         assert_eq!(
             refused(&[("AGENTS", "[agents.b]\nmodel = \"nope\"")]),
             "t.toml:15: agents.b.model = \"nope\": unknown model: define [models.NAME] or use a catalog name (`orchsim models`)"
+        );
+    }
+
+    #[test]
+    fn error_correlation_is_in_0_to_1_and_overrides_the_class() {
+        let sc = load(&[("AGENTS", "error_correlation = 0.6")]).unwrap();
+        assert_eq!(sc.agents[0].error_correlation, Some(0.6));
+        assert_eq!(sc.workload.classes[0].error_correlation, 0.0);
+        assert_eq!(
+            refused(&[("AGENTS", "error_correlation = 1")]),
+            "t.toml:14: agents.a.error_correlation = 1: expected a correlation in [0, 1): at least 0 and below 1"
+        );
+        assert_eq!(
+            refused(&[("AGENTS", "error_correlation = -0.1")]),
+            "t.toml:14: agents.a.error_correlation = -0.1: must be between 0 and 1"
         );
     }
 

@@ -4,9 +4,11 @@
 use rand::RngExt;
 
 use super::super::Outcome;
+use super::super::draws::{Draw, count, sample, uniform};
 use super::{Ev, NO_STEP, World};
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
+use crate::engine::keyed::Keyed;
 use crate::model::{Context, Jitter};
 use crate::workflow::event::{AttemptEnd, Event, Observer};
 
@@ -33,6 +35,10 @@ pub(super) struct Call {
     /// The epoch of that step when the call was issued; a rework bumps the epoch, and
     /// calls of an older epoch are stale: billed as waste, their result dropped.
     pub(super) epoch: u32,
+    /// The run of that step on the task when the call was issued (keys its draws).
+    pub(super) run: u32,
+    /// The call's copy among a voting step's replicas (0 for others).
+    pub(super) replica: u32,
     pub(super) attempt: u32,
     pub(super) enqueued: SimTime,
     pub(super) cached_in: u64,
@@ -52,7 +58,7 @@ impl Call {
 }
 
 impl<O: Observer> World<'_, O> {
-    pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32) {
+    pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32, replica: u32) {
         let live = if row < self.n {
             row
         } else if then_step != NO_STEP {
@@ -61,6 +67,7 @@ impl<O: Observer> World<'_, O> {
             self.n
         };
         let epoch = self.tasks[t as usize].epoch.get(live).copied().unwrap_or(0);
+        let run = self.tasks[t as usize].runs[live];
         let call = Call {
             task: t,
             row: row as u32,
@@ -69,6 +76,8 @@ impl<O: Observer> World<'_, O> {
             then_step,
             live: live as u32,
             epoch,
+            run,
+            replica,
             attempt: 0,
             enqueued: SimTime::ZERO,
             cached_in: 0,
@@ -94,9 +103,18 @@ impl<O: Observer> World<'_, O> {
         self.request(c);
     }
 
-    /// Draws the attempt's tokens and queues it for a model slot.
+    /// The keyed streams of the current attempt of `call`.
+    pub(super) fn attempt_key(&self, call: &Call) -> Keyed {
+        let live = call.live as usize;
+        let step = if call.row as usize == self.orch_row { self.orch_key[live] } else { self.step_key[call.row as usize] };
+        self.draws.attempt(self.tasks[call.task as usize].id, step, call.run, call.replica, call.attempt)
+    }
+
+    /// Starts the call's next attempt: draws its tokens and queues it for a model slot.
     pub(super) fn request(&mut self, c: u32) {
+        self.calls[c as usize].attempt += 1;
         let call = self.calls[c as usize];
+        let key = self.attempt_key(&call);
         let a = &self.sc.agents[call.agent as usize];
         let row = call.row as usize;
         let task = &self.tasks[call.task as usize];
@@ -110,18 +128,19 @@ impl<O: Observer> World<'_, O> {
             0
         };
         let handoff = if row < self.n { self.st.handoff_tokens } else { 0 };
-        let mut fresh = a.input_tokens.sample_count(&mut self.rng) + context;
+        let mut fresh = count(&a.input_tokens, &key, Draw::InputTokens) + context;
         let mut tools = 0;
         if let Some(tc) = &a.tool_calls {
-            tools = tc.count.sample_count(&mut self.rng);
+            tools = count(&tc.count, &key, Draw::ToolCalls);
+            // Each call's tokens from one stream of their own, after the count's.
+            let mut g = key.at(&[Draw::ToolCalls as u64, 1]);
             for _ in 0..tools {
-                fresh += tc.tokens_per_call.sample_count(&mut self.rng);
+                fresh += tc.tokens_per_call.sample_count(&mut g);
             }
         }
-        let out = a.output_tokens.sample_count(&mut self.rng);
+        let out = count(&a.output_tokens, &key, Draw::OutputTokens);
         let now = self.q.now();
         let cl = &mut self.calls[c as usize];
-        cl.attempt += 1;
         cl.enqueued = now;
         cl.cached_in = a.system_prompt_tokens;
         cl.fresh_in = fresh;
@@ -152,8 +171,10 @@ impl<O: Observer> World<'_, O> {
         self.ledger.rows[call.row as usize].attempts += 1;
         self.tasks[call.task as usize].attempts += 1;
         let model = &self.sc.models[call.model as usize];
-        let ttft = model.ttft_s.sample(&mut self.rng);
-        let transient = model.error_rate > 0.0 && self.rng.random::<f64>() < model.error_rate;
+        let key = self.attempt_key(&call);
+        let ttft = sample(&model.ttft_s, &key, Draw::Ttft);
+        // A rate of 0 skips a draw that has its own key: no other draw moves.
+        let transient = model.error_rate > 0.0 && uniform(&key, Draw::Transient) < model.error_rate;
         let (outcome, duration, billed_out) = if let Some(limit) = model.timeout_s.filter(|&l| l < ttft) {
             // Cut off before the first token, error or not: billed for the input.
             (AttemptOutcome::Timeout, limit, 0)
@@ -162,12 +183,13 @@ impl<O: Observer> World<'_, O> {
         } else {
             let mut tools_s = 0.0;
             if let Some(tc) = &self.sc.agents[call.agent as usize].tool_calls {
+                let mut g = key.at(&[Draw::ToolLatency as u64]);
                 for _ in 0..call.tool_calls {
-                    tools_s += tc.latency_s.sample(&mut self.rng);
+                    tools_s += tc.latency_s.sample(&mut g);
                 }
             }
             // Validation keeps speeds positive; the floor guards against a draw of 0.
-            let tps = model.output_tokens_per_s.sample(&mut self.rng).max(1e-3);
+            let tps = sample(&model.output_tokens_per_s, &key, Draw::Speed).max(1e-3);
             let total = ttft + tools_s + call.out as f64 / tps;
             match model.timeout_s {
                 Some(limit) if total > limit => {
@@ -243,7 +265,7 @@ impl<O: Observer> World<'_, O> {
         if call.attempt < r.max_attempts {
             let mut backoff = (r.backoff_base_s * r.backoff_factor.powi(call.attempt as i32 - 1)).min(r.backoff_max_s);
             if r.jitter == Jitter::Full && backoff > 0.0 {
-                backoff = self.rng.random_range(0.0..backoff);
+                backoff = self.attempt_key(&call).at(&[Draw::Jitter as u64]).random_range(0.0..backoff);
             }
             emit!(
                 self,

@@ -1,14 +1,14 @@
 //! Quality: whether an agent's output is wrong, reviews and their votes, rework, and
 //! the root cause of a defective task.
 
-use rand::RngExt;
-
 use super::super::Outcome;
+use super::super::draws::{Draw, normal, uniform};
 use super::super::stream::keyed_uniform;
 use super::attempt::Call;
 use super::task::Task;
 use super::{NO_STEP, World};
 use crate::economics::money::Usd;
+use crate::model::quality::{Loading, Threshold, is_wrong};
 use crate::model::{Merge, OnExhausted};
 use crate::workflow::TaskSpec;
 use crate::workflow::event::{Event, Observer};
@@ -27,7 +27,7 @@ impl<O: Observer> World<'_, O> {
         if row == self.orch_row {
             // The orchestrator's plan for a step (per step) or for the task (per task):
             // each plan is an entry of its own, which leaves the set when it is redrawn.
-            let wrong = self.draws_wrong(t, call.agent as usize, ORCH_BIT);
+            let wrong = self.draws_wrong(call, ORCH_BIT);
             let plan = if (call.live as usize) < self.n { 1u64 << call.live } else { ORCH_BIT };
             let task = &mut self.tasks[t as usize];
             task.orch_defects &= !plan;
@@ -55,11 +55,14 @@ impl<O: Observer> World<'_, O> {
         let s = row;
         let agent = &self.sc.agents[call.agent as usize];
         let bad = match agent.review {
-            Some(rv) => {
-                let p = if defect_set(&self.tasks[t as usize]) != 0 { rv.recall } else { rv.false_positive_rate };
-                self.rng.random::<f64>() < p
+            // A defect is caught unless the reviewer misses it, by the quality model's
+            // rule on the task's `z`; a clean task is flagged by an independent false alarm.
+            Some(_) if defect_set(&self.tasks[t as usize]) != 0 => {
+                let q = self.quality_of(call);
+                !self.fails(call, q.miss, q.loading, Draw::Miss)
             }
-            None => self.draws_wrong(t, call.agent as usize, 1 << s),
+            Some(rv) => rv.false_positive_rate > 0.0 && uniform(&self.attempt_key(call), Draw::FalseAlarm) < rv.false_positive_rate,
+            None => self.draws_wrong(call, 1 << s),
         };
         let task = &mut self.tasks[t as usize];
         task.out_tokens[s] += call.billed_out;
@@ -149,6 +152,7 @@ impl<O: Observer> World<'_, O> {
                 if set & b != 0 && (task.done | task.launched) & b != 0 {
                     // Calls still working for this execution become stale.
                     task.epoch[k] = task.epoch[k].wrapping_add(1);
+                    task.runs[k] += 1;
                     if k != s {
                         // The flagging verdict did its job; everything else is thrown away.
                         task.wasted += task.live_cost[k];
@@ -180,15 +184,31 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// Whether an agent's output on task `t` is wrong: always for a systematic fault,
-    /// else with probability `error_rate × difficulty` (capped at 1).
-    pub(super) fn draws_wrong(&mut self, t: u32, agent: usize, bit: u64) -> bool {
-        let task = &self.tasks[t as usize];
-        if task.systematic & bit != 0 {
+    /// Whether a call's output is wrong: always for a systematic fault (its entry's
+    /// `bit`), else with marginal probability `error_rate × difficulty` (capped at 1),
+    /// by the quality model's rule on the task's latent difficulty.
+    pub(super) fn draws_wrong(&mut self, call: &Call, bit: u64) -> bool {
+        if self.tasks[call.task as usize].systematic & bit != 0 {
             return true;
         }
-        let p = (self.sc.agents[agent].error_rate * task.difficulty).min(1.0);
-        p > 0.0 && self.rng.random::<f64>() < p
+        let q = self.quality_of(call);
+        self.fails(call, q.wrong, q.loading, Draw::Correct)
+    }
+
+    /// The calling agent's quality on the call's task class.
+    fn quality_of(&self, call: &Call) -> super::AgentQuality {
+        self.quality[call.agent as usize * self.sc.workload.classes.len() + self.tasks[call.task as usize].class]
+    }
+
+    /// Whether `sqrt(rho) z + sqrt(1 - rho) eps < threshold` for the call's attempt:
+    /// `eps` is the attempt's `draw`, `z` the task's. A threshold of `-inf` (a rate of 0)
+    /// skips the draw, which has its own key; `z` is drawn only when it matters.
+    fn fails(&mut self, call: &Call, threshold: Threshold, loading: Loading, draw: Draw) -> bool {
+        if threshold.value() == f64::NEG_INFINITY {
+            return false;
+        }
+        let z = if loading.common == 0.0 { 0.0 } else { self.latent(call.task) };
+        is_wrong(threshold, loading, z, normal(&self.attempt_key(call), draw))
     }
 
     pub(super) fn is_systematic(&self, agent: usize, spec: &TaskSpec) -> bool {

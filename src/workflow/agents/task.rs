@@ -1,13 +1,15 @@
 //! Task state: one slot per task in flight, reused through a free list, and the task's
 //! life after its steps: escalation to people, the decision, and the final tally.
 
-use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
 
+use super::super::draws::Draw;
 use super::super::{Outcome, TaskRow, TaskSpec, tally};
 use super::{Ev, World};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
+use crate::model::quality::is_wrong;
 use crate::workflow::event::{Event, Observer};
 
 /// A task in flight. Per-step vectors have one entry per step (`live_cost` one more,
@@ -20,7 +22,11 @@ pub(super) struct Task {
     /// (an escalation) can tell it is late.
     pub(super) generation: u32,
     pub(super) bu: usize,
-    pub(super) difficulty: f64,
+    /// Class index.
+    pub(super) class: usize,
+    /// The task's latent difficulty `z`, drawn when first needed (NaN until then; its
+    /// key is the task's, so when it is drawn does not matter).
+    pub(super) z: f64,
     /// Steps done (bit s).
     pub(super) done: u64,
     /// Steps launched and not yet done (bit s).
@@ -35,6 +41,9 @@ pub(super) struct Task {
     /// Per step: the execution number, bumped by a rework (not reset with the slot;
     /// calls compare it for equality only).
     pub(super) epoch: Vec<u32>,
+    /// Per live slot (steps, then the per-task plan): executions started before the
+    /// current one (a rework reruns a step); keys the draws of its calls.
+    pub(super) runs: Vec<u32>,
     /// Calls of this task not yet released.
     pub(super) in_flight: u32,
     /// No new calls: the outcome is decided or people have the task.
@@ -72,13 +81,14 @@ impl Task {
             live_cost: vec![Usd::ZERO; n + 1],
             rework_used: vec![0; n],
             epoch: vec![0; n],
+            runs: vec![0; n + 1],
             ..Task::default()
         }
     }
 
     /// Makes this slot hold a newly arrived task: every field starts afresh except the
     /// slot's generation and step epochs, and the vectors keep their allocations.
-    pub(super) fn reset(&mut self, spec: TaskSpec, bu: usize, difficulty: f64, systematic: u64) {
+    pub(super) fn reset(&mut self, spec: TaskSpec, bu: usize, systematic: u64) {
         fn zeroed<T: Copy + Default>(mut v: Vec<T>) -> Vec<T> {
             v.fill(T::default());
             v
@@ -89,7 +99,8 @@ impl Task {
             id: spec.id,
             generation: old.generation,
             bu,
-            difficulty,
+            class: spec.class,
+            z: f64::NAN,
             systematic,
             epoch: old.epoch,
             rep_pending: zeroed(old.rep_pending),
@@ -97,15 +108,29 @@ impl Task {
             out_tokens: zeroed(old.out_tokens),
             live_cost: zeroed(old.live_cost),
             rework_used: zeroed(old.rework_used),
+            runs: zeroed(old.runs),
             ..Task::default()
         };
     }
 }
 
+/// The step key of escalation's draws ("escalation").
+const ESCALATION: u64 = 0x6573_6361_6c61_7465;
+
 impl<O: Observer> World<'_, O> {
+    /// Task `t`'s latent difficulty, drawn on first use.
+    pub(super) fn latent(&mut self, t: u32) -> f64 {
+        let task = &mut self.tasks[t as usize];
+        if task.z.is_nan() {
+            task.z = self.draws.latent(task.id);
+        }
+        task.z
+    }
+
     pub(super) fn escalate(&mut self, t: u32) {
         let Some(e) = &self.st.escalation else { return };
-        let hours = e.hours.sample(&mut self.rng);
+        let id = self.tasks[t as usize].id;
+        let hours = e.hours.sample(&mut self.draws.people(id, ESCALATION, Draw::Hours));
         let cost = Usd::from_f64(hours * e.usd_per_hour);
         emit!(
             self,
@@ -130,8 +155,13 @@ impl<O: Observer> World<'_, O> {
         if self.tasks[t as usize].generation != generation {
             return;
         }
-        let p = self.st.escalation.as_ref().map(|e| e.error_rate).unwrap_or(0.0);
-        let wrong = p > 0.0 && self.rng.random::<f64>() < p;
+        // The people err by the same rule as the agents, on the task's own `z`.
+        let (id, class) = (self.tasks[t as usize].id, self.tasks[t as usize].class);
+        let (threshold, loading) = self.people[class];
+        let wrong = threshold.value() > f64::NEG_INFINITY && {
+            let eps = StandardNormal.sample(&mut self.draws.people(id, ESCALATION, Draw::Correct));
+            is_wrong(threshold, loading, self.latent(t), eps)
+        };
         emit!(self, Event::EscalationFinished { task: self.tasks[t as usize].id, correct: !wrong });
         let now = self.q.now();
         let task = &mut self.tasks[t as usize];

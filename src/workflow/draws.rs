@@ -1,0 +1,113 @@
+//! Where a world's random numbers come from: one keyed stream per thing drawn
+//! (common random numbers by construction, see [`crate::engine::keyed`]).
+//!
+//! Every draw is keyed by what it is about, never by the order of events:
+//!
+//! - a task's latent difficulty `z` by (replication, task) only, so every strategy sees
+//!   the same hard tasks;
+//! - an attempt's tokens, latency, transient error, correctness, review verdict and
+//!   backoff jitter by (replication, task, strategy, step, run, replica, attempt,
+//!   purpose): `step` is the hash of the step's id (so adding a step moves no other
+//!   step's draws), `run` counts the step's executions on the task (a rework reruns it),
+//!   `replica` numbers the copies of a voting step, `attempt` the retries of a call;
+//! - the people's hours and errors (escalation, human strategies) by (replication,
+//!   task, strategy, purpose).
+//!
+//! Arrival times and classes come from the replication's task stream
+//! ([`super::TaskStream`]), shared by every strategy.
+
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::stream::name_hash;
+use crate::engine::keyed::{Keyed, KeyedRng};
+use crate::engine::{Purpose, stream as rng_stream};
+use crate::model::Dist;
+
+/// What a draw is for: the last word of an attempt's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Draw {
+    InputTokens = 1,
+    ToolCalls = 2,
+    OutputTokens = 3,
+    Ttft = 4,
+    Transient = 5,
+    ToolLatency = 6,
+    Speed = 7,
+    /// `eps` of a worker's (or orchestrator's, or people's) correctness.
+    Correct = 8,
+    /// `eps` of a reviewer's miss of a defect.
+    Miss = 9,
+    /// A reviewer's false alarm on a clean task.
+    FalseAlarm = 10,
+    Jitter = 11,
+    /// People's hours on a task.
+    Hours = 12,
+}
+
+/// Tag of a task's latent difficulty (its key has no strategy).
+const LATENT: u64 = 0x6c61_7465_6e74; // "latent"
+
+/// The keyed streams of one (replication, strategy) world.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Draws {
+    root: Keyed,
+    strategy: u64,
+}
+
+impl Draws {
+    /// The streams of strategy `strategy` in replication `replication`. The
+    /// replication's key is the first word of its seeded stream `keyed-v1`.
+    pub(crate) fn new(seed: u64, replication: u64, strategy: &str) -> Draws {
+        let key: u64 = rng_stream(seed, replication, Purpose::Tasks, "keyed-v1").random();
+        Draws { root: Keyed::new(key), strategy: name_hash(strategy) }
+    }
+
+    /// Task `task`'s latent difficulty `z ~ N(0, 1)`: the same in every strategy.
+    pub(crate) fn latent(&self, task: u64) -> f64 {
+        StandardNormal.sample(&mut self.root.at(&[LATENT, task]))
+    }
+
+    /// The streams of one attempt: `step` is a step's hash, `run` its execution on the
+    /// task, `replica` and `attempt` the copy and the retry.
+    #[inline]
+    pub(crate) fn attempt(&self, task: u64, step: u64, run: u32, replica: u32, attempt: u32) -> Keyed {
+        let who = (u64::from(run) << 32) | u64::from(attempt);
+        self.root.child(&[task, self.strategy, step, who, u64::from(replica)])
+    }
+
+    /// The stream of the people's `draw` on task `task` (`step` tells escalation from
+    /// a human strategy's work).
+    pub(crate) fn people(&self, task: u64, step: u64, draw: Draw) -> KeyedRng {
+        self.root.child(&[task, self.strategy, step]).at(&[draw as u64])
+    }
+}
+
+/// Draws `draw` of an attempt from `d`: a constant costs no hashing.
+#[inline]
+pub(crate) fn sample(d: &Dist, attempt: &Keyed, draw: Draw) -> f64 {
+    match d {
+        Dist::Const(v) => *v,
+        _ => d.sample(&mut attempt.at(&[draw as u64])),
+    }
+}
+
+/// Draws a count (rounded to nearest, never negative) like [`Dist::sample_count`].
+#[inline]
+pub(crate) fn count(d: &Dist, attempt: &Keyed, draw: Draw) -> u64 {
+    let x = sample(d, attempt, draw);
+    if x.is_finite() && x > 0.0 { x.round() as u64 } else { 0 }
+}
+
+/// A standard normal `eps` for `draw` of an attempt.
+#[inline]
+pub(crate) fn normal(attempt: &Keyed, draw: Draw) -> f64 {
+    StandardNormal.sample(&mut attempt.at(&[draw as u64]))
+}
+
+/// A uniform in `[0, 1)` for `draw` of an attempt.
+#[inline]
+pub(crate) fn uniform(attempt: &Keyed, draw: Draw) -> f64 {
+    attempt.at(&[draw as u64]).uniform()
+}
