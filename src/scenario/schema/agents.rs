@@ -106,7 +106,6 @@ pub(super) fn agent(
     })
 }
 
-<<<<<<< HEAD
 /// An agent's billing keys, checked against what its model offers.
 fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMode, ServiceTier, Dist) {
     let cache =
@@ -131,7 +130,8 @@ fn billing_keys(cx: &mut Cx, f: &mut Fields, model: Option<&Model>) -> (CacheMod
         cx.bad(n, &f.p("prompt_cache"), msg);
     }
     (cache, tier, reasoning)
-=======
+}
+
 /// An optional `error_correlation`: a number in `[0, 1)` (1 would make every attempt
 /// on a task share one fate, and the model's noise term vanish).
 pub(super) fn correlation(cx: &mut Cx, f: &mut Fields, node: &Node) -> Option<f64> {
@@ -142,7 +142,6 @@ pub(super) fn correlation(cx: &mut Cx, f: &mut Fields, node: &Node) -> Option<f6
         return None;
     }
     Some(rho)
->>>>>>> h/j
 }
 
 #[cfg(test)]
