@@ -12,6 +12,7 @@ mod metrics;
 mod prices;
 mod properties;
 mod quality;
+mod readme;
 mod regressions;
 mod rules;
 mod sensitivity;
