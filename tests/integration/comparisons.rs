@@ -90,22 +90,57 @@ fn welch_half(a: &[f64], b: &[f64]) -> f64 {
     StudentsT::new(0.0, 1.0, df).unwrap().inverse_cdf(0.975) * (va + vb).sqrt()
 }
 
+/// Paired and unpaired 95% half-widths of `s` − single on `m`, from one default run.
+fn paired_and_unpaired(dir: &std::path::Path, pairs: &[(&str, &str)]) -> Vec<(String, f64, f64)> {
+    orchsim(dir).args(["run", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let (rh, rows) = read_csv(&dir.join("o/replications.csv"));
+    let (_, comps) = read_csv(&dir.join("o/comparisons.csv"));
+    pairs
+        .iter()
+        .map(|&(s, m)| {
+            let row = comps.iter().find(|r| r[0] == s && r[1] == "single" && r[2] == m).unwrap();
+            let paired = (row[5].parse::<f64>().unwrap() - row[4].parse::<f64>().unwrap()) / 2.0;
+            let unpaired = welch_half(&column(&rh, &rows, s, m), &column(&rh, &rows, "single", m));
+            eprintln!("{s} vs single, {m}: paired ±{paired:.6}, unpaired ±{unpaired:.6}");
+            (format!("{s} vs single, {m}"), paired, unpaired)
+        })
+        .collect()
+}
+
 #[test]
 fn pairing_on_the_shared_task_stream_narrows_the_intervals() {
+    // Every strategy sees the same requests and the same latent difficulty of each one
+    // (error_correlation = 0.902 in the default), so where a metric moves with the
+    // number of hard requests in a replication, both sides move together and the
+    // per-replication difference varies less than the two levels do. That is the case
+    // for what is right (success rate) and what it is worth (net value), and, for voting,
+    // which runs the single agent's model three times, for cost per correct result too.
     let t = tmp("paired-narrower");
-    orchsim(t.path()).args(["run", "--no-charts", "--quiet", "--out", "o"]).assert().success();
-    let (rh, rows) = read_csv(&t.path().join("o/replications.csv"));
-    let (_, comps) = read_csv(&t.path().join("o/comparisons.csv"));
-    // Where both strategies draw on the same tasks and the same model, the paired
-    // interval is narrower than the unpaired one.
-    for (s, m) in
-        [("vote3", "cost_per_success_usd"), ("vote3", "success_rate"), ("pipeline", "success_rate"), ("pipeline", "net_value_usd")]
-    {
-        let row = comps.iter().find(|r| r[0] == s && r[2] == m).unwrap();
-        let paired = (row[5].parse::<f64>().unwrap() - row[4].parse::<f64>().unwrap()) / 2.0;
-        let unpaired = welch_half(&column(&rh, &rows, s, m), &column(&rh, &rows, "single", m));
-        eprintln!("{s} vs single, {m}: paired ±{paired:.6}, unpaired ±{unpaired:.6}");
-        assert!(paired < unpaired, "{s} vs single, {m}: paired ±{paired} not narrower than unpaired ±{unpaired}");
+    let pairs = [
+        ("vote3", "success_rate"),
+        ("vote3", "cost_per_success_usd"),
+        ("pipeline", "success_rate"),
+        ("pipeline", "net_value_usd"),
+        ("analysts", "success_rate"),
+    ];
+    for (what, paired, unpaired) in paired_and_unpaired(t.path(), &pairs) {
+        assert!(paired < unpaired, "{what}: paired ±{paired} not narrower than unpaired ±{unpaired}");
+    }
+}
+
+/// Issue 10's claim: "for the default scenario, the paired interval of the pipeline's cost
+/// per correct result against the single agent is narrower than the unpaired one". It does
+/// not hold for the default as shipped (±0.017494 paired against ±0.017491 unpaired at 100
+/// replications): the pipeline's cost per correct result moves with its escalations (0.12 a
+/// replication, ~$112 each, 29% of its spend), a lottery that no other strategy shares, so
+/// the per-replication correlation with the single agent is about −0.05. Run it with
+/// `cargo test --test integration -- --ignored pipeline_cost` to see where it stands.
+#[test]
+#[ignore = "does not hold for the shipped default: the pipeline's escalation lottery is not shared with the single agent"]
+fn pipeline_cost_per_success_pairs_narrower_than_unpaired() {
+    let t = tmp("paired-pipeline-cost");
+    for (what, paired, unpaired) in paired_and_unpaired(t.path(), &[("pipeline", "cost_per_success_usd")]) {
+        assert!(paired < unpaired, "{what}: paired ±{paired} not narrower than unpaired ±{unpaired}");
     }
 }
 

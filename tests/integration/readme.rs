@@ -54,14 +54,22 @@ fn the_readme_quotes_the_default_run_as_it_is() {
     let table: Vec<&str> = tables[0].clone();
     assert!(table.iter().any(|l| l.starts_with("Cheapest per correct result:")), "the quote includes the verdict lines");
     let gone = missing(&table, &stdout);
-    assert!(gone.is_empty(), "README quotes lines the default run no longer prints:\n{}\n\nfresh output to paste:\n{stdout}", gone.join("\n"));
+    assert!(
+        gone.is_empty(),
+        "README quotes lines the default run no longer prints:\n{}\n\nfresh output to paste:\n{stdout}",
+        gone.join("\n")
+    );
     // The quoted rows of comparisons.csv, exactly as written.
     let comps = std::fs::read_to_string(t.path().join("o/comparisons.csv")).expect("comparisons.csv");
     let quoted = blocks(&section, "strategy,baseline,metric");
     assert_eq!(quoted.len(), 1, "the walk-through quotes comparisons.csv once");
     assert!(quoted[0].len() >= 3, "at least two rows are quoted");
     let gone = missing(&quoted[0], &comps);
-    assert!(gone.is_empty(), "README quotes rows comparisons.csv no longer has:\n{}\n\nfresh file to paste from:\n{comps}", gone.join("\n"));
+    assert!(
+        gone.is_empty(),
+        "README quotes rows comparisons.csv no longer has:\n{}\n\nfresh file to paste from:\n{comps}",
+        gone.join("\n")
+    );
 }
 
 #[test]
