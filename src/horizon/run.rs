@@ -59,7 +59,10 @@ pub fn catalog(sc: &Scenario, spec: &HorizonSpec) -> Catalog {
     }
     for a in spec.adoption.iter().flatten() {
         if let Some(sw) = &a.switching {
-            let p = sc.models.iter().position(|m| m.name == sw.to).map(|m| provider_of(sc, m)).unwrap_or_default();
+            let p = match sc.models.iter().position(|m| m.name == sw.to) {
+                Some(m) => provider_of(sc, m),
+                None => crate::model::catalog::builtin().find(&sw.to).map(|c| c.provider.clone()).unwrap_or_default(),
+            };
             cat.providers.insert(sw.to.clone(), p);
         }
     }
@@ -81,6 +84,9 @@ pub fn config_scenario(loaded: &Loaded, c: &Config) -> Result<Scenario> {
     let mut tree = loaded.tree.clone();
     let name = &sc.strategies[c.strategy].name;
     if let Value::Table(entries) = &mut tree.value {
+        // The comparison baseline and the sensitivity ranges may name strategies this
+        // one-strategy scenario no longer has; neither plays a part in a horizon.
+        entries.retain(|(k, _)| k != "baseline" && k != "assumptions");
         for (k, v) in entries.iter_mut() {
             if k == "strategies" {
                 if let Value::Table(st) = &mut v.value {

@@ -188,7 +188,7 @@ fn price_change(r: &mut Reader, item: &Node, path: &str, sc: &Scenario) -> Optio
     let t = r.table(item, path, &["model", "provider", "month", "multiplier", "decline_annual"])?;
     let target = match (r.string(t, path, "model"), r.string(t, path, "provider")) {
         (Some(m), None) => {
-            if !sc.models.iter().any(|x| x.name == m) {
+            if !sc.models.iter().any(|x| x.name == m) && crate::model::catalog::builtin().find(m).is_none() {
                 r.err(get(t, "model"), &format!("{path}.model"), "a model of the scenario or the catalog");
             }
             PriceTarget::Model(m.to_string())
@@ -269,7 +269,7 @@ fn read_adoption(r: &mut Reader, n: &Node, s: usize, sc: &Scenario, months: u32)
             let wt = r.table(w, &wp, &["to", "usd", "months", "lock_in"])?;
             let to = r.string(wt, &wp, "to");
             match to {
-                Some(m) if !sc.models.iter().any(|x| x.name == m) => {
+                Some(m) if !sc.models.iter().any(|x| x.name == m) && crate::model::catalog::builtin().find(m).is_none() => {
                     r.err(get(wt, "to"), &format!("{wp}.to"), "a model of the scenario or the catalog");
                 }
                 None => r.required(w, &wp, "to", "the model to switch to"),

@@ -90,39 +90,57 @@ fn welch_half(a: &[f64], b: &[f64]) -> f64 {
     StudentsT::new(0.0, 1.0, df).unwrap().inverse_cdf(0.975) * (va + vb).sqrt()
 }
 
-/// Two one-agent strategies (those of the break-even tests, which cost $0.003 and
-/// $0.0126 a task) on a task stream whose class mix swings from replication to
-/// replication (40 tasks, half hard): both do worse in a replication with more hard
-/// tasks, which is what pairing on the shared task stream removes.
-fn shared_mix() -> String {
-    let classes = "[[workload.classes]]\nname = \"easy\"\nshare = 0.5\ndifficulty = 0.1\n\
-                   [[workload.classes]]\nname = \"hard\"\nshare = 0.5\ndifficulty = 2.0\n\n[models.ma]";
-    crate::breakeven::linear_scenario("1000", 30)
-        .replace("[models.ma]", classes)
-        .replace("output_tokens = 500\n", "output_tokens = 500\nerror_rate = 0.5\n")
+/// Paired and unpaired 95% half-widths of `s` − single on `m`, from one default run.
+fn paired_and_unpaired(dir: &std::path::Path, pairs: &[(&str, &str)]) -> Vec<(String, f64, f64)> {
+    orchsim(dir).args(["run", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let (rh, rows) = read_csv(&dir.join("o/replications.csv"));
+    let (_, comps) = read_csv(&dir.join("o/comparisons.csv"));
+    pairs
+        .iter()
+        .map(|&(s, m)| {
+            let row = comps.iter().find(|r| r[0] == s && r[1] == "single" && r[2] == m).unwrap();
+            let paired = (row[5].parse::<f64>().unwrap() - row[4].parse::<f64>().unwrap()) / 2.0;
+            let unpaired = welch_half(&column(&rh, &rows, s, m), &column(&rh, &rows, "single", m));
+            eprintln!("{s} vs single, {m}: paired ±{paired:.6}, unpaired ±{unpaired:.6}");
+            (format!("{s} vs single, {m}"), paired, unpaired)
+        })
+        .collect()
 }
 
 #[test]
 fn pairing_on_the_shared_task_stream_narrows_the_intervals() {
+    // Every strategy sees the same requests and the same latent difficulty of each one
+    // (error_correlation = 0.902 in the default), so where a metric moves with the
+    // number of hard requests in a replication, both sides move together and the
+    // per-replication difference varies less than the two levels do. That is the case
+    // for what is right (success rate) and what it is worth (net value), and, for voting,
+    // which runs the single agent's model three times, for cost per correct result too.
     let t = tmp("paired-narrower");
-    let text = shared_mix();
-    assert_eq!(text.matches("error_rate = 0.5").count(), 2);
-    std::fs::write(t.path().join("s.toml"), text).unwrap();
-    orchsim(t.path()).args(["run", "s.toml", "--no-charts", "--quiet", "--out", "o"]).assert().success();
-    let (rh, rows) = read_csv(&t.path().join("o/replications.csv"));
-    let (_, comps) = read_csv(&t.path().join("o/comparisons.csv"));
-    // Error rates 0.05 (easy) and 1 (hard): the share of hard tasks (sd 0.079 over 40
-    // tasks) moves both strategies' success rates together, far more than their own
-    // draws do (sd 0.024): correlation about 0.9, so the paired interval of a difference
-    // between equal spreads is under half the unpaired one. Cost per correct result
-    // scales with the cost of a task, 4.2x larger for b: with correlation 0.9 the paired
-    // spread is sqrt(1 + 4.2² − 2·0.9·4.2) / sqrt(1 + 4.2²) = 0.77 of the unpaired one.
-    for (m, most) in [("success_rate", 0.5), ("correct", 0.5), ("cost_per_success_usd", 0.85)] {
-        let row = comps.iter().find(|r| r[0] == "b" && r[2] == m).unwrap();
-        let paired = (row[5].parse::<f64>().unwrap() - row[4].parse::<f64>().unwrap()) / 2.0;
-        let unpaired = welch_half(&column(&rh, &rows, "b", m), &column(&rh, &rows, "a", m));
-        eprintln!("b vs a, {m}: paired ±{paired:.6}, unpaired ±{unpaired:.6}");
-        assert!(paired < most * unpaired, "b vs a, {m}: paired ±{paired} not clearly narrower than unpaired ±{unpaired}");
+    let pairs = [
+        ("vote3", "success_rate"),
+        ("vote3", "cost_per_success_usd"),
+        ("pipeline", "success_rate"),
+        ("pipeline", "net_value_usd"),
+        ("analysts", "success_rate"),
+    ];
+    for (what, paired, unpaired) in paired_and_unpaired(t.path(), &pairs) {
+        assert!(paired < unpaired, "{what}: paired ±{paired} not narrower than unpaired ±{unpaired}");
+    }
+}
+
+/// Issue 10's claim: "for the default scenario, the paired interval of the pipeline's cost
+/// per correct result against the single agent is narrower than the unpaired one". It does
+/// not hold for the default as shipped (±0.017494 paired against ±0.017491 unpaired at 100
+/// replications): the pipeline's cost per correct result moves with its escalations (0.12 a
+/// replication, ~$112 each, 29% of its spend), a lottery that no other strategy shares, so
+/// the per-replication correlation with the single agent is about −0.05. Run it with
+/// `cargo test --test integration -- --ignored pipeline_cost` to see where it stands.
+#[test]
+#[ignore = "does not hold for the shipped default: the pipeline's escalation lottery is not shared with the single agent"]
+fn pipeline_cost_per_success_pairs_narrower_than_unpaired() {
+    let t = tmp("paired-pipeline-cost");
+    for (what, paired, unpaired) in paired_and_unpaired(t.path(), &[("pipeline", "cost_per_success_usd")]) {
+        assert!(paired < unpaired, "{what}: paired ±{paired} not narrower than unpaired ±{unpaired}");
     }
 }
 
@@ -180,4 +198,40 @@ fn the_baseline_is_chosen_in_the_file_or_on_the_command_line() {
     let bad = orchsim(t.path()).args(args).args(["--baseline", "ghost"]).assert().code(2);
     let err = String::from_utf8(bad.get_output().stderr.clone()).unwrap();
     assert!(err.contains("baseline = \"ghost\": unknown strategy; expected one of: single, vote3, pipeline, analysts"), "{err}");
+}
+
+/// Two one-agent strategies (those of the break-even tests, which cost $0.003 and
+/// $0.0126 a task) on a task stream whose class mix swings from replication to
+/// replication (40 tasks, half hard): both do worse in a replication with more hard
+/// tasks, which is what pairing on the shared task stream removes.
+fn shared_mix() -> String {
+    let classes = "[[workload.classes]]\nname = \"easy\"\nshare = 0.5\ndifficulty = 0.1\n\
+                   [[workload.classes]]\nname = \"hard\"\nshare = 0.5\ndifficulty = 2.0\n\n[models.ma]";
+    crate::breakeven::linear_scenario("1000", 30)
+        .replace("[models.ma]", classes)
+        .replace("output_tokens = 500\n", "output_tokens = 500\nerror_rate = 0.5\n")
+}
+
+#[test]
+fn pairing_pays_where_the_task_mix_moves_both_strategies() {
+    let t = tmp("paired-narrower");
+    let text = shared_mix();
+    assert_eq!(text.matches("error_rate = 0.5").count(), 2);
+    std::fs::write(t.path().join("s.toml"), text).unwrap();
+    orchsim(t.path()).args(["run", "s.toml", "--no-charts", "--quiet", "--out", "o"]).assert().success();
+    let (rh, rows) = read_csv(&t.path().join("o/replications.csv"));
+    let (_, comps) = read_csv(&t.path().join("o/comparisons.csv"));
+    // Error rates 0.05 (easy) and 1 (hard): the share of hard tasks (sd 0.079 over 40
+    // tasks) moves both strategies' success rates together, far more than their own
+    // draws do (sd 0.024): correlation about 0.9, so the paired interval of a difference
+    // between equal spreads is under half the unpaired one. Cost per correct result
+    // scales with the cost of a task, 4.2x larger for b: with correlation 0.9 the paired
+    // spread is sqrt(1 + 4.2² − 2·0.9·4.2) / sqrt(1 + 4.2²) = 0.77 of the unpaired one.
+    for (m, most) in [("success_rate", 0.5), ("correct", 0.5), ("cost_per_success_usd", 0.85)] {
+        let row = comps.iter().find(|r| r[0] == "b" && r[2] == m).unwrap();
+        let paired = (row[5].parse::<f64>().unwrap() - row[4].parse::<f64>().unwrap()) / 2.0;
+        let unpaired = welch_half(&column(&rh, &rows, "b", m), &column(&rh, &rows, "a", m));
+        eprintln!("b vs a, {m}: paired ±{paired:.6}, unpaired ±{unpaired:.6}");
+        assert!(paired < most * unpaired, "b vs a, {m}: paired ±{paired} not clearly narrower than unpaired ±{unpaired}");
+    }
 }

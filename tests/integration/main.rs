@@ -15,6 +15,7 @@ mod metrics;
 mod prices;
 mod properties;
 mod quality;
+mod readme;
 mod regressions;
 mod rules;
 mod sensitivity;
