@@ -313,7 +313,7 @@ pub fn money(pico: i128) -> String {
         let whole = (cents / 100).to_string();
         let mut grouped = String::new();
         for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -635,10 +635,10 @@ fn classify(strategy: &str, step: &str, agent: &str, root_causes: u64, ev: &Evid
     }
     // Persistence compares reruns with the class's own defect rate; a fault tied to a
     // class sets that rate, so next to a class concentration it cannot tell either way.
-    if matches!(tests.first(), Some(Outcome::Systematic { .. })) {
-        if let Some(Outcome::Clear(n)) = tests.get_mut(1) {
-            n.push_str(" (against the class's own rate, which a fault tied to the class sets: no evidence either way)");
-        }
+    if matches!(tests.first(), Some(Outcome::Systematic { .. }))
+        && let Some(Outcome::Clear(n)) = tests.get_mut(1)
+    {
+        n.push_str(" (against the class's own rate, which a fault tied to the class sets: no evidence either way)");
     }
     let (class, stat, p, why) = verdict(&tests);
     f.classification = class.into();

@@ -138,10 +138,10 @@ fn shared_scratch() -> Result<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             let pid =
                 name.rsplit_once(".tmp-").or_else(|| name.rsplit_once("parts-")).and_then(|(_, t)| t.split('-').next().map(String::from));
-            if let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-                if !Path::new("/proc").join(&pid).exists() {
-                    let _ = report::folder::remove_tree(&e.path());
-                }
+            if let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                && !Path::new("/proc").join(&pid).exists()
+            {
+                let _ = report::folder::remove_tree(&e.path());
             }
         }
     }

@@ -53,10 +53,10 @@ pub fn load(plan: &HorizonPlan) -> Result<(Loaded, super::HorizonSpec)> {
             "a [horizon] table (months, tasks_per_month, ...): see README, Horizon economics",
         )
     })?;
-    if let Some(&last) = plan.adopt_at.last() {
-        if last > spec.months {
-            return Err(Error::Usage(format!("--adopt-at {last}: after the horizon's last month ({})", spec.months)));
-        }
+    if let Some(&last) = plan.adopt_at.last()
+        && last > spec.months
+    {
+        return Err(Error::Usage(format!("--adopt-at {last}: after the horizon's last month ({})", spec.months)));
     }
     Ok((loaded, spec))
 }

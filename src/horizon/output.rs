@@ -172,18 +172,18 @@ pub fn verdict(spec: &HorizonSpec, names: &[String], trajectories: &[Trajectory]
         }
     }
     for t in trajectories {
-        if let Some(Some(a)) = spec.adoption.get(t.strategy) {
-            if let Some(sw) = &a.switching {
-                let lock = stat(&t.lock_in_cost).mean;
-                let when = t.switch_month.map_or("never switches".to_string(), |m| format!("switches in month {m}"));
-                out.push_str(&format!(
-                    "{} (adopted at month {}) {when} to {}; lock-in costs {} of NPV against switching freely\n",
-                    names[t.strategy],
-                    t.adopt_at,
-                    sw.to,
-                    dollars(lock)
-                ));
-            }
+        if let Some(Some(a)) = spec.adoption.get(t.strategy)
+            && let Some(sw) = &a.switching
+        {
+            let lock = stat(&t.lock_in_cost).mean;
+            let when = t.switch_month.map_or("never switches".to_string(), |m| format!("switches in month {m}"));
+            out.push_str(&format!(
+                "{} (adopted at month {}) {when} to {}; lock-in costs {} of NPV against switching freely\n",
+                names[t.strategy],
+                t.adopt_at,
+                sw.to,
+                dollars(lock)
+            ));
         }
     }
     out

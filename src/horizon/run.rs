@@ -88,10 +88,10 @@ pub fn config_scenario(loaded: &Loaded, c: &Config) -> Result<Scenario> {
         // one-strategy scenario no longer has; neither plays a part in a horizon.
         entries.retain(|(k, _)| k != "baseline" && k != "assumptions");
         for (k, v) in entries.iter_mut() {
-            if k == "strategies" {
-                if let Value::Table(st) = &mut v.value {
-                    st.retain(|(n, _)| n == name);
-                }
+            if k == "strategies"
+                && let Value::Table(st) = &mut v.value
+            {
+                st.retain(|(n, _)| n == name);
             }
         }
     }

@@ -162,16 +162,16 @@ fn read_inner(r: &mut Reader, tree: &Node, sc: &Scenario) -> Option<HorizonSpec>
         adoption[s] = read_adoption(r, n, s, sc, months.unwrap_or(MAX_MONTHS));
     }
     for (s, a) in adoption.iter().enumerate() {
-        if let Some(a) = a {
-            if adoption[a.fallback].is_some() {
-                let path = format!("strategies.{}.adoption.fallback", sc.strategies[s].name);
-                let node = tree.get("strategies").and_then(|t| t.get(&sc.strategies[s].name)).and_then(|t| t.get("adoption"));
-                r.err(
-                    node.and_then(|n| n.get("fallback")),
-                    &path,
-                    "a strategy that is live from month 1 (a fallback cannot itself be adopting)",
-                );
-            }
+        if let Some(a) = a
+            && adoption[a.fallback].is_some()
+        {
+            let path = format!("strategies.{}.adoption.fallback", sc.strategies[s].name);
+            let node = tree.get("strategies").and_then(|t| t.get(&sc.strategies[s].name)).and_then(|t| t.get("adoption"));
+            r.err(
+                node.and_then(|n| n.get("fallback")),
+                &path,
+                "a strategy that is live from month 1 (a fallback cannot itself be adopting)",
+            );
         }
     }
     Some(HorizonSpec {

@@ -300,12 +300,11 @@ impl EntryParser<'_> {
         if let Some(raw) = e.get("input_cost_per_request").copied().filter(|r| r.get() != "null") {
             pricing.per_request = self.usd(raw, "input_cost_per_request").unwrap_or_default();
         }
-        if let Some(raw) = e.get("search_context_cost_per_query").copied() {
-            if let Ok(o) = serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()) {
-                if let Some(m) = o.get("search_context_size_medium") {
-                    pricing.search_per_query = self.usd(m, "search_context_cost_per_query.search_context_size_medium");
-                }
-            }
+        if let Some(raw) = e.get("search_context_cost_per_query").copied()
+            && let Ok(o) = serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get())
+            && let Some(m) = o.get("search_context_size_medium")
+        {
+            pricing.search_per_query = self.usd(m, "search_context_cost_per_query.search_context_size_medium");
         }
         let reasoning = e.get("supports_reasoning").is_some_and(|v| v.get() == "true");
         Some(CatalogModel {

@@ -55,10 +55,10 @@ pub(crate) struct Env<'a> {
 pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> {
     let mut top = Fields::of(cx, root, "")?;
     let name = top.string_req(cx, "name", "a string naming the scenario").unwrap_or("").to_string();
-    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-        if let Some(n) = root.get("name") {
-            cx.bad(n, "name", "expected a non-empty name without `/` (it names the output folder)");
-        }
+    if (name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..")
+        && let Some(n) = root.get("name")
+    {
+        cx.bad(n, "name", "expected a non-empty name without `/` (it names the output folder)");
     }
     let description = top.string_opt(cx, "description").unwrap_or("").to_string();
     let seed = top.count(cx, "seed", 1, 0);
@@ -156,10 +156,10 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
         }
     }
     // Uncertain inputs and their ranges, for `orchsim sensitivity`.
-    if top.take("assumptions").is_some() {
-        if let Err(d) = crate::analysis::sensitivity::assumptions(root, cx.file) {
-            cx.diags.extend(d);
-        }
+    if top.take("assumptions").is_some()
+        && let Err(d) = crate::analysis::sensitivity::assumptions(root, cx.file)
+    {
+        cx.diags.extend(d);
     }
     // Read by `orchsim horizon` (crate::horizon::spec), which reports its own problems.
     top.take("horizon");

@@ -308,10 +308,10 @@ impl<'a, O: Observer> World<'a, O> {
                 systematic |= 1 << s;
             }
         }
-        if let Some(o) = &self.st.orchestrator {
-            if self.is_systematic(o.agent, &spec) {
-                systematic |= ORCH_BIT;
-            }
+        if let Some(o) = &self.st.orchestrator
+            && self.is_systematic(o.agent, &spec)
+        {
+            systematic |= ORCH_BIT;
         }
         self.tasks[t as usize].reset(spec, bu, systematic);
 

@@ -125,17 +125,15 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
         Shape::Poisson(_) => true,
         _ => false,
     };
-    if stalls {
-        if let Some(n) = node.get("output_tokens_per_s") {
-            cx.bad(
-                n,
-                &f.p("output_tokens_per_s"),
-                format!(
-                    "expected a speed that cannot be zero (a number of at least {}, or a distribution with positive support)",
-                    limits::MIN_TOKENS_PER_S
-                ),
-            );
-        }
+    if stalls && let Some(n) = node.get("output_tokens_per_s") {
+        cx.bad(
+            n,
+            &f.p("output_tokens_per_s"),
+            format!(
+                "expected a speed that cannot be zero (a number of at least {}, or a distribution with positive support)",
+                limits::MIN_TOKENS_PER_S
+            ),
+        );
     }
     let max_concurrency = match f.take("max_concurrency") {
         Some(n) => match count(cx, n, &f.p("max_concurrency"), 1) {
@@ -153,10 +151,10 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
     let requests_per_min = f.num_opt(cx, "requests_per_min", per_min);
     let tokens_per_min = f.num_opt(cx, "tokens_per_min", per_min);
     let error_rate = f.num(cx, "error_rate", 0.0, Check::Prob);
-    if error_rate >= 1.0 {
-        if let Some(n) = node.get("error_rate") {
-            cx.bad(n, &f.p("error_rate"), "must be below 1 (every attempt would fail)");
-        }
+    if error_rate >= 1.0
+        && let Some(n) = node.get("error_rate")
+    {
+        cx.bad(n, &f.p("error_rate"), "must be below 1 (every attempt would fail)");
     }
     let timeout_s = f.num_opt(cx, "timeout_s", Check::PosAtMost(limits::MAX_SECONDS));
     f.finish(cx);

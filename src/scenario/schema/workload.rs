@@ -149,17 +149,17 @@ pub(super) fn workload(cx: &mut Cx, node: &Node, env: &Env, bus: &mut Vec<String
 /// Refuses arrivals whose last task would come after [`limits::MAX_ARRIVAL_SPAN_S`]
 /// (`last_s` is when, on average for Poisson arrivals).
 fn span(cx: &mut Cx, node: &Node, key: &str, last_s: f64, tasks: u64) {
-    if last_s > limits::MAX_ARRIVAL_SPAN_S {
-        if let Some(n) = node.get("arrivals").and_then(|a| a.get(key)) {
-            cx.bad(
-                n,
-                &format!("workload.arrivals.{key}"),
-                format!(
-                    "the last of workload.tasks = {tasks} would arrive after {last_s:.3e} s; expected at most {:e} s (about 31 years)",
-                    limits::MAX_ARRIVAL_SPAN_S
-                ),
-            );
-        }
+    if last_s > limits::MAX_ARRIVAL_SPAN_S
+        && let Some(n) = node.get("arrivals").and_then(|a| a.get(key))
+    {
+        cx.bad(
+            n,
+            &format!("workload.arrivals.{key}"),
+            format!(
+                "the last of workload.tasks = {tasks} would arrive after {last_s:.3e} s; expected at most {:e} s (about 31 years)",
+                limits::MAX_ARRIVAL_SPAN_S
+            ),
+        );
     }
 }
 

@@ -213,10 +213,11 @@ impl<O: Observer> World<'_, O> {
 
     pub(super) fn maybe_finalize(&mut self, t: u32) {
         let task = &self.tasks[t as usize];
-        if task.in_flight == 0 && !task.escalating {
-            if let Some((o, r, s)) = task.final_outcome {
-                self.finish(t, o, r, s);
-            }
+        if task.in_flight == 0
+            && !task.escalating
+            && let Some((o, r, s)) = task.final_outcome
+        {
+            self.finish(t, o, r, s);
         }
     }
 
