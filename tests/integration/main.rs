@@ -12,6 +12,7 @@ mod fuzz;
 mod horizon;
 mod inputs;
 mod metrics;
+mod mutants_kill;
 mod prices;
 mod properties;
 mod quality;

@@ -1,0 +1,179 @@
+//! Tests written to kill mutants that survived `scripts/mutants.sh` (see docs/mutants.md):
+//! each asserts an exact, hand-computed value that a plausible slip in the code (an
+//! operator flipped, a comparison loosened, a function body replaced) would change.
+
+use orchsim::economics::billing::{BillError, BillParts, CacheUse, CallUsage, bill_priced};
+use orchsim::economics::money::{MoneyError, PricePerMtok, Usd};
+use orchsim::model::pricing::{Band, Pricing, Rates, ServiceTier};
+
+/// Distinct prices (pico-dollars per token) so that every part of a bill is told apart.
+fn rates(base: i64) -> Rates {
+    Rates {
+        input: PricePerMtok(base),
+        output: PricePerMtok(base * 5),
+        cache_read: Some(PricePerMtok(base / 10)),
+        cache_write: Some(PricePerMtok(base * 5 / 4)),
+        cache_write_1h: Some(PricePerMtok(base * 2)),
+        reasoning: Some(PricePerMtok(base * 7)),
+    }
+}
+
+#[test]
+fn zero_and_negative_amounts_print_with_one_sign() {
+    assert_eq!(Usd::ZERO.to_string(), "0");
+    assert_eq!(Usd(-1).to_string(), "-0.000000000001");
+    assert_eq!(Usd(-3_000_000_000_000).to_string(), "-3");
+    assert_eq!(Usd(1_000_000_000_000_001).to_string(), "1000.000000000001");
+}
+
+#[test]
+fn money_errors_display_their_message() {
+    assert_eq!(MoneyError("no".into()).to_string(), "no");
+    let e = PricePerMtok::try_from_usd_per_mtok(-1.0).unwrap_err();
+    assert_eq!(e.to_string(), "-1e0 USD per million tokens is not a price that can be held exactly");
+}
+
+#[test]
+fn price_bounds_are_exact() {
+    // A free price is a price; the first one past i64 is not.
+    assert_eq!(PricePerMtok::try_from_usd_per_mtok(0.0), Ok(PricePerMtok(0)));
+    let top = 2f64.powi(63) / 1e6;
+    assert_eq!((top * 1e6).round(), 2f64.powi(63), "precondition: the float lands on 2^63");
+    assert!(PricePerMtok::try_from_usd_per_mtok(top).is_err());
+    assert_eq!(PricePerMtok(2_500_000).usd_per_mtok(), 2.5);
+    assert_eq!(PricePerMtok(1).usd_per_mtok(), 1e-6);
+    assert_eq!(PricePerMtok::from_usd_per_mtok(3.25), PricePerMtok(3_250_000));
+}
+
+#[test]
+fn money_from_floats() {
+    assert_eq!(Usd::from_f64(f64::NAN), Usd::ZERO);
+    assert_eq!(Usd::from_f64(f64::NEG_INFINITY), Usd::ZERO);
+    assert_eq!(Usd::from_f64(-0.25), Usd(-250_000_000_000));
+    // 1e26 USD lands exactly on the float nearest 1e38 pico-dollars, the limit: still held.
+    assert_eq!(1e26 * 1e12, 1e38);
+    assert_eq!(Usd::try_from_f64(1e26), Ok(Usd(99_999_999_999_999_997_748_809_823_456_034_029_568)));
+    assert_eq!(Usd::try_from_f64(-1e26), Ok(Usd(-99_999_999_999_999_997_748_809_823_456_034_029_568)));
+    assert!(Usd::try_from_f64(-1e27).is_err());
+    assert_eq!(Usd::try_from_f64(f64::NAN).unwrap_err().to_string(), "NaN is not a finite amount of dollars");
+}
+
+#[test]
+fn money_operators() {
+    let mut a = Usd(10);
+    a -= Usd(3);
+    assert_eq!(a, Usd(7));
+    a += Usd(5);
+    assert_eq!(a, Usd(12));
+    assert_eq!(-a, Usd(-12));
+    assert_eq!(Usd(4) - Usd(9), Usd(-5));
+    assert_eq!([Usd(1), Usd(20), Usd(300)].into_iter().sum::<Usd>(), Usd(321));
+    assert_eq!(Usd(3).checked_sub(Usd(5)), Some(Usd(-2)));
+    assert_eq!(Usd(7).mul_div(0, 3), Usd::ZERO);
+    assert_eq!(Usd(0).mul_div(5, 3), Usd::ZERO);
+    assert_eq!(Usd(-7).mul_div(-1, 2), Usd(4)); // 3.5 -> 4
+    assert_eq!(Usd(7).mul_div(-1, 2), Usd(-4));
+}
+
+#[test]
+#[should_panic(expected = "money overflow in a difference")]
+fn an_unchecked_difference_stops_rather_than_wraps() {
+    let _ = Usd(i128::MIN) - Usd(1);
+}
+
+#[test]
+#[should_panic(expected = "money overflow in a negation")]
+fn an_unchecked_negation_stops_rather_than_wraps() {
+    let _ = -Usd(i128::MIN);
+}
+
+#[test]
+fn every_part_of_a_bill_by_hand() {
+    let mut p = Pricing::flat(rates(1000));
+    p.per_request = Usd(123);
+    p.search_per_query = Some(Usd(1_000_000));
+    let u = CallUsage { fresh_input: 100, prefix: 40, prefix_cache: CacheUse::Hit, output: 30, reasoning: 20, search_queries: 3 };
+    let b = bill_priced("m", &p, ServiceTier::Standard, &u).unwrap();
+    let want = BillParts {
+        input: Usd(100 * 1000),
+        cache_read: Usd(40 * 100),
+        cache_write: Usd::ZERO,
+        output: Usd(30 * 5000),
+        reasoning: Usd(20 * 7000),
+        search: Usd(3_000_000),
+        request: Usd(123),
+    };
+    assert_eq!(b, want);
+    assert_eq!(b.total(), Usd(100_000 + 4_000 + 150_000 + 140_000 + 3_000_000 + 123));
+    let names: Vec<(&str, i128)> = b.parts().iter().map(|(n, v)| (*n, v.0)).collect();
+    assert_eq!(
+        names,
+        [
+            ("input", 100_000),
+            ("cache_read", 4_000),
+            ("cache_write", 0),
+            ("output", 150_000),
+            ("reasoning", 140_000),
+            ("search", 3_000_000),
+            ("request", 123)
+        ]
+    );
+    let mut sum = b;
+    sum += b;
+    assert_eq!(sum.total(), Usd(2 * b.total().0));
+    assert_eq!(sum.input, Usd(200_000));
+    assert_eq!(sum.cache_read, Usd(8_000));
+    assert_eq!(sum.output, Usd(300_000));
+    assert_eq!(sum.reasoning, Usd(280_000));
+    assert_eq!(sum.search, Usd(6_000_000));
+    assert_eq!(sum.request, Usd(246));
+
+    // Writes: the 5-minute and the 1-hour price; an uncached prefix at the input price.
+    let w = bill_priced("m", &p, ServiceTier::Standard, &CallUsage { prefix_cache: CacheUse::Write, ..u }).unwrap();
+    assert_eq!((w.input, w.cache_write, w.cache_read), (Usd(100_000), Usd(40 * 1250), Usd::ZERO));
+    let w1 = bill_priced("m", &p, ServiceTier::Standard, &CallUsage { prefix_cache: CacheUse::Write1h, ..u }).unwrap();
+    assert_eq!((w1.input, w1.cache_write), (Usd(100_000), Usd(40 * 2000)));
+    let n = bill_priced("m", &p, ServiceTier::Standard, &CallUsage { prefix_cache: CacheUse::Uncached, ..u }).unwrap();
+    assert_eq!((n.input, n.cache_write, n.cache_read), (Usd(140_000), Usd::ZERO, Usd::ZERO));
+}
+
+#[test]
+fn the_long_context_band_counts_cached_tokens() {
+    let mut p = Pricing::flat(rates(1000));
+    p.tiers.get_mut(&ServiceTier::Standard).unwrap().push(Band { above_tokens: 100, rates: rates(3000) });
+    // 60 fresh + 40 cached = 100: not above the threshold.
+    let at = CallUsage { fresh_input: 60, prefix: 40, prefix_cache: CacheUse::Hit, output: 1, reasoning: 0, search_queries: 0 };
+    assert_eq!(at.prompt_tokens(), 100);
+    assert_eq!(bill_priced("m", &p, ServiceTier::Standard, &at).unwrap().total(), Usd(60 * 1000 + 40 * 100 + 5000));
+    // 61 + 40 = 101: the whole request at the band's prices.
+    let above = CallUsage { fresh_input: 61, ..at };
+    assert_eq!(bill_priced("m", &p, ServiceTier::Standard, &above).unwrap().total(), Usd(61 * 3000 + 40 * 300 + 15000));
+    // 2 fresh + 99 cached: above only when both count.
+    let cached = CallUsage { fresh_input: 2, prefix: 99, ..at };
+    assert_eq!(bill_priced("m", &p, ServiceTier::Standard, &cached).unwrap().total(), Usd(2 * 3000 + 99 * 300 + 15000));
+}
+
+#[test]
+fn openai_usage_counts_each_token_once() {
+    let u = CallUsage::from_openai_usage(1000, 300, 500, 200);
+    assert_eq!((u.fresh_input, u.prefix, u.prefix_cache, u.output, u.reasoning), (700, 300, CacheUse::Hit, 300, 200));
+    let u = CallUsage::from_openai_usage(1000, 0, 500, 0);
+    assert_eq!((u.fresh_input, u.prefix, u.prefix_cache, u.output), (1000, 0, CacheUse::Uncached, 500));
+    let u = CallUsage::from_openai_usage(1, 1, 0, 0);
+    assert_eq!((u.fresh_input, u.prefix_cache), (0, CacheUse::Hit));
+}
+
+#[test]
+fn bill_errors_name_the_model_and_the_tiers() {
+    let mut p = Pricing::flat(Rates { cache_write_1h: None, ..rates(1000) });
+    p.tiers.insert(ServiceTier::Batch, vec![Band { above_tokens: 0, rates: rates(500) }]);
+    let e = bill_priced("m1", &p, ServiceTier::Flex, &CallUsage::plain(1, 1)).unwrap_err();
+    assert_eq!(
+        e,
+        BillError::TierNotOffered { model: "m1".into(), tier: ServiceTier::Flex, offered: vec![ServiceTier::Standard, ServiceTier::Batch] }
+    );
+    assert_eq!(e.to_string(), "m1 is not offered at service tier flex; the price map offers it at: standard, batch");
+    let u = CallUsage { prefix: 5, prefix_cache: CacheUse::Write1h, ..CallUsage::plain(1, 1) };
+    let e = bill_priced("m2", &p, ServiceTier::Standard, &u).unwrap_err();
+    assert_eq!(e.to_string(), "m2 has no 1-hour cache-write price (cache_creation_input_token_cost_above_1hr)");
+}
