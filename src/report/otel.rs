@@ -14,8 +14,9 @@
 //!   the step's completion, verdict or failure;
 //! - under that, a `chat <model>` span per attempt, from taking the model's slot to
 //!   its end, with `gen_ai.request.model`, `gen_ai.agent.name`,
-//!   `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` (the billed tokens,
-//!   0 for a transient error), `gen_ai.usage.cost` (exact decimal dollars, the
+//!   `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` (the billed tokens;
+//!   none on a transient error, which billed nothing and, like a failed API call in a
+//!   recorded trace, returns no usage), `gen_ai.usage.cost` (exact decimal dollars, the
 //!   attempt's cost before platform fees) and status OK, or ERROR with `error.type`
 //!   `transient_error` or `timeout`.
 //!
@@ -169,8 +170,12 @@ fn apply(w: &mut World, model_of: &HashMap<&str, &str>, t: f64, event: Event<'st
             };
             let s = &mut tr.spans[ix];
             s.end_ns = at.max(s.start_ns);
-            s.attrs.push(("gen_ai.usage.input_tokens", Attr::Int(tokens_in)));
-            s.attrs.push(("gen_ai.usage.output_tokens", Attr::Int(tokens_out)));
+            // A failed API call returns no usage: a transient error carries none (it
+            // billed nothing), as in recorded traces.
+            if outcome != AttemptEnd::TransientError {
+                s.attrs.push(("gen_ai.usage.input_tokens", Attr::Int(tokens_in)));
+                s.attrs.push(("gen_ai.usage.output_tokens", Attr::Int(tokens_out)));
+            }
             s.attrs.push(("gen_ai.usage.cost", Attr::Str(usd_text(cost_usd))));
             s.status = Some(match outcome {
                 AttemptEnd::Success => None,

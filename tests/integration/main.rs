@@ -10,6 +10,7 @@ mod fuzz;
 mod horizon;
 mod inputs;
 mod metrics;
+mod otel;
 mod prices;
 mod properties;
 mod quality;
