@@ -208,6 +208,18 @@ fn round_trip_export_calibrate_rerun_keeps_cost_and_tokens_per_task() {
     let (cost, cost_hw) = mean_ci(&per_trace.values().map(|v| v.0).collect::<Vec<_>>());
     let (tokens, tokens_hw) = mean_ci(&per_trace.values().map(|v| v.1).collect::<Vec<_>>());
 
+    // The recorded cost of a single-agent call is its tokens at the catalog's prices
+    // (no tools, no cache): repricing reproduces it exactly, trace by trace.
+    orchsim(dir.path()).args(["traces", "reprice", "single.json", "--out", "rp"]).assert().success();
+    let (h, rows) = read_csv(&dir.path().join("rp/reprice.csv"));
+    let c = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let both: Vec<&Vec<String>> =
+        rows.iter().filter(|r| !r[c("recorded_cost_usd")].is_empty() && !r[c("repriced_cost_usd")].is_empty()).collect();
+    assert!(both.len() > 350, "{}", both.len());
+    for r in both {
+        assert_eq!(pico(&r[c("recorded_cost_usd")]), pico(&r[c("repriced_cost_usd")]), "{r:?}");
+    }
+
     orchsim(dir.path()).args(["calibrate", "traces", "single.json", "--out", "cal.toml"]).assert().success();
     orchsim(dir.path())
         .args(["run", "cal.toml", "--tasks", "400", "--replications", "5", "--no-charts", "--quiet", "--out", "re"])
