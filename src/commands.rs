@@ -65,11 +65,12 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let runner = Runner::new(loaded).jobs(plan.jobs).task_log(plan.task_log).audit(trail).trail_dir(staging.path());
     let mut output = runner.run_observed(&|| bar.inc(1))?;
     bar.finish_and_clear();
-    if let (Some(file), Some(t)) = (&plan.otel, &output.trail) {
-        write_atomic(file, &report::otel::export(&sc, t.path())?)?;
-        if !plan.audit {
-            output.trail = None;
-        }
+    let otel = match (&plan.otel, &output.trail) {
+        (Some(file), Some(t)) => Some((file, report::otel::export(&sc, t.path())?)),
+        _ => None,
+    };
+    if !plan.audit {
+        output.trail = None;
     }
     let table = report::table::render(&sc, &output.run);
     let verdicts = crate::analysis::verdict_lines(&output.loaded, &output.run);
@@ -84,6 +85,10 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     }
     if !in_place {
         staging.commit()?;
+    }
+    // After the folder is in place, so that FILE may be inside it.
+    if let Some((file, bytes)) = otel {
+        write_atomic(file, &bytes)?;
     }
     if !plan.quiet {
         crate::sayln!(

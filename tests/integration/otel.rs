@@ -157,6 +157,10 @@ fn the_export_is_byte_identical_across_runs_with_or_without_the_trail() {
     let (x, y) = (std::fs::read(dir.path().join("a.json")).unwrap(), std::fs::read(dir.path().join("b.json")).unwrap());
     assert!(!x.is_empty());
     assert_eq!(x, y);
+    // FILE may be inside the output folder: it is written after the folder is in place.
+    let c = export(dir.path(), "c", "c/calls.json", &[]);
+    assert_eq!(std::fs::read(c.join("calls.json")).unwrap(), x);
+    assert!(c.join("agents.csv").exists());
     // The trail is kept only when asked for; the data files do not change.
     assert!(a.join("events.jsonl").exists() && !b.join("events.jsonl").exists());
     assert_eq!(std::fs::read(a.join("agents.csv")).unwrap(), std::fs::read(b.join("agents.csv")).unwrap());
