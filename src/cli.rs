@@ -185,6 +185,10 @@ pub struct RunArgs {
     /// Also write one row per task to `tasks.csv`.
     #[arg(long)]
     pub task_log: bool,
+    /// Also write the simulated LLM calls to FILE as OpenTelemetry GenAI spans (OTLP
+    /// JSON, one line per replication and strategy).
+    #[arg(long, value_name = "FILE")]
+    pub otel: Option<PathBuf>,
     /// Do not draw charts.
     #[arg(long)]
     pub no_charts: bool,
@@ -436,6 +440,7 @@ impl RunArgs {
             jobs: self.jobs,
             audit: self.audit,
             task_log: self.task_log,
+            otel: self.otel.clone(),
             charts: !self.no_charts,
             quiet: self.quiet,
             force: self.force,

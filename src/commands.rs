@@ -28,6 +28,8 @@ pub struct RunPlan {
     pub audit: bool,
     /// Write `tasks.csv`.
     pub task_log: bool,
+    /// Write the simulated calls as OTLP JSON to this file (see [`report::otel`]).
+    pub otel: Option<PathBuf>,
     /// Draw the charts.
     pub charts: bool,
     /// Print nothing but errors.
@@ -58,9 +60,18 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     let staging = report::folder::Staging::new(&out)?;
     let units = sc.replications as u64 * sc.strategies.len() as u64;
     let bar = progress_bar(units, plan.quiet, "worlds");
-    let runner = Runner::new(loaded).jobs(plan.jobs).task_log(plan.task_log).audit(plan.audit).trail_dir(staging.path());
-    let output = runner.run_observed(&|| bar.inc(1))?;
+    // The OTLP export is made from the event trail, which is then kept only if asked for.
+    let trail = plan.audit || plan.otel.is_some();
+    let runner = Runner::new(loaded).jobs(plan.jobs).task_log(plan.task_log).audit(trail).trail_dir(staging.path());
+    let mut output = runner.run_observed(&|| bar.inc(1))?;
     bar.finish_and_clear();
+    let otel = match (&plan.otel, &output.trail) {
+        (Some(file), Some(t)) => Some((file, report::otel::export(&sc, t.path())?)),
+        _ => None,
+    };
+    if !plan.audit {
+        output.trail = None;
+    }
     let table = report::table::render(&sc, &output.run);
     let verdicts = crate::analysis::verdict_lines(&output.loaded, &output.run);
     // A folder of someone else's files is not swapped away (with its permissions and
@@ -74,6 +85,10 @@ pub fn run(plan: &RunPlan) -> Result<()> {
     }
     if !in_place {
         staging.commit()?;
+    }
+    // After the folder is in place, so that FILE may be inside it.
+    if let Some((file, bytes)) = otel {
+        write_atomic(file, &bytes)?;
     }
     if !plan.quiet {
         crate::sayln!(

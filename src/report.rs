@@ -5,6 +5,7 @@ pub mod charts;
 pub mod csv;
 pub mod folder;
 pub mod manifest;
+pub mod otel;
 pub mod table;
 pub mod trail;
 

@@ -123,9 +123,13 @@ fn audit_finds_the_systematic_fault_hidden_in_the_contract_scenario() {
     let o = t.path().join("o");
     let o = o.to_str().unwrap();
     assert_eq!(classification(o, "pipeline", "clause_check"), "systematic");
-    assert_eq!(classification(o, "pipeline", "extract"), "stochastic");
-    assert_eq!(classification(o, "single", "review"), "stochastic");
-    assert_eq!(classification(o, "paralegals", "work"), "stochastic");
+    // With correlated errors (error_correlation), stochastic defects gather on hard
+    // tasks, so a step may show a significant but sub-threshold pattern
+    // ("undetermined"); what must never happen is a stochastic step called systematic.
+    for (st, step) in [("pipeline", "extract"), ("single", "review"), ("paralegals", "work")] {
+        let c = classification(o, st, step);
+        assert!(c == "stochastic" || c == "undetermined", "{st}/{step}: {c}");
+    }
     // Chargeback adds up: business-unit rows sum to the strategy's total.
     let (h, rows) = read_csv(&t.path().join("o/audit.csv"));
     let c = |n: &str| h.iter().position(|x| x == n).unwrap();

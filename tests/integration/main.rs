@@ -13,6 +13,7 @@ mod horizon;
 mod inputs;
 mod metrics;
 mod mutants_kill;
+mod otel;
 mod prices;
 mod properties;
 mod quality;
