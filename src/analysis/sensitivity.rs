@@ -335,10 +335,11 @@ pub fn analyse(plan: &SensitivityPlan, base: &scenario::Loaded, progress: &(dyn 
 pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let loaded = scenario::load(Some(&plan.scenario), &plan.sets)?;
     let out = plan.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sensitivity", loaded.scenario.name)));
-    // One writer per folder, and never over a run's or a sweep's results.
+    // Never over a run's or a sweep's results (checked again, under the lock, before
+    // anything is written).
     let out = crate::report::folder::target(&out)?;
-    let _lock = crate::report::folder::lock(&out)?;
-    crate::report::folder::claim(&out, &crate::report::folder::Holds::Run(format!("sensitivity:{}", loaded.scenario.name)), false)?;
+    let holds = crate::report::folder::Holds::Run(format!("sensitivity:{}", loaded.scenario.name));
+    crate::report::folder::claim(&out, &holds, false)?;
     let sc = &loaded.scenario;
     let n_inputs = if plan.ranges.is_empty() {
         assumptions(&loaded.tree, &loaded.source.file).map(|v| v.len()).unwrap_or(0)
@@ -350,6 +351,9 @@ pub fn run(plan: &SensitivityPlan) -> Result<PathBuf> {
     let an = analyse(plan, &loaded, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let bytes = csv(&an)?;
+    // One writer per folder.
+    let _lock = crate::report::folder::lock(&out)?;
+    crate::report::folder::claim(&out, &holds, false)?;
     crate::report::write_atomic(&out.join("sensitivity.csv"), &bytes)?;
     // What the tornado chart follows, for `orchsim plot` (under `options`), and what ran.
     let names = &an.cases[0].samples.strategies;

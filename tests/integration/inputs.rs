@@ -26,8 +26,8 @@ fn a_model_name_with_dots_can_be_set_without_shell_quotes() {
         data_files(&t.path().join(out))
     };
     // What the README shows, after the shell has removed the quotes, and with them kept.
-    let unquoted = run("a", &["models.gpt-4.1.input_usd_per_mtok=40"]);
-    let quoted = run("b", &["models.\"gpt-4.1\".input_usd_per_mtok=40"]);
+    let unquoted = run("a", &["models.gpt-4.1-2025-04-14.input_usd_per_mtok=40"]);
+    let quoted = run("b", &["models.\"gpt-4.1-2025-04-14\".input_usd_per_mtok=40"]);
     let plain = run("c", &[]);
     assert_eq!(unquoted, quoted);
     assert_ne!(unquoted, plain, "the override changed the bill");

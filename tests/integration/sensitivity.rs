@@ -72,7 +72,7 @@ fn bad_ranges_are_reported_with_their_path_and_exit_2() {
         .assert()
         .code(2);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert_eq!(err.matches("agents.cheap.eror_rate = 0: unknown key; expected one of: error_rate,").count(), 1, "{err}");
+    assert_eq!(err.matches("agents.cheap.eror_rate = 0: unknown key; expected one of: error_correlation, error_rate,").count(), 1, "{err}");
     assert!(!err.contains("eror_rate = 0.1"), "a bad path is reported once: {err}");
     assert!(err.contains("models.ma.input_usd_per_mtok = 3:1: expected LOW:HIGH"), "{err}");
     assert!(err.contains("agents.cheap.error_rate = 2"), "{err}");

@@ -9,7 +9,7 @@ use crate::economics::money::PricePerMtok;
 use crate::model::dist::Shape;
 use crate::model::*;
 use crate::model::{catalog, limits};
-use crate::scenario::tree::Node;
+use crate::scenario::tree::{Node, Value};
 
 /// The scenario's `prices` key: the price map its catalog models come from (the built-in
 /// one without it). The file is recorded as an input, with its SHA-256.
@@ -71,25 +71,27 @@ pub(super) fn model(cx: &mut Cx, name: &str, node: Option<&Node>, path: &str, pr
     }
     let pricing = pricing.scaled(mult);
     // Every price, after the multiplier, stays within what can be simulated without
-    // overflow (model/limits.rs): the error names the multiplier or the price.
-    let top = pricing.max_usd_per_mtok();
-    if top > limits::MAX_USD_PER_MTOK {
-        let at = ["input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok"]
-            .into_iter()
-            .find(|k| node.get(k).is_some())
-            .filter(|_| mult == 1.0)
-            .unwrap_or("price_multiplier");
-        let shown = node.get(at).or_else(|| node.get("price_multiplier"));
-        match shown {
-            Some(n) => cx.bad(
-                n,
-                &f.p(at),
-                format!(
-                    "expected prices of at most {} USD per million tokens after price_multiplier (the highest is {top})",
-                    limits::MAX_USD_PER_MTOK
-                ),
-            ),
-            None => cx.err(None, path, String::new(), format!("prices above {} USD per million tokens", limits::MAX_USD_PER_MTOK)),
+    // overflow (model/limits.rs): the error names the price the file sets too high, else
+    // the multiplier that takes a price over the limit.
+    let max = limits::MAX_USD_PER_MTOK;
+    let keys = ["input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok"];
+    let too_high = keys.into_iter().find_map(|k| {
+        let n = node.get(k)?;
+        let v = match n.value {
+            Value::Int(i) => i as f64,
+            Value::Float(x) => x,
+            _ => return None,
+        };
+        (v > max).then_some((k, n))
+    });
+    if let Some((k, n)) = too_high {
+        cx.bad(n, &f.p(k), format!("expected at most {max} USD per million tokens"));
+    } else if pricing.max_usd_per_mtok() > max {
+        let detail =
+            format!("expected at most {max} USD per million tokens after price_multiplier: a price of this model times {mult} is above it");
+        match node.get("price_multiplier") {
+            Some(n) => cx.bad(n, &f.p("price_multiplier"), detail),
+            None => cx.err(None, path, String::new(), detail),
         }
     }
     if pricing.per_request.as_f64() > limits::MAX_FEE_USD {
