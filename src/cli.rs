@@ -273,6 +273,9 @@ pub struct HorizonArgs {
     /// Compare adoption timings: months adoption starts, e.g. `--adopt-at 1,7,13`
     #[arg(long, value_name = "MONTHS")]
     pub adopt_at: Option<String>,
+    /// Price catalog models from this LiteLLM price map instead of the built-in one
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Output folder [default: output/NAME-horizon/]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -290,9 +293,11 @@ pub struct HorizonArgs {
 impl HorizonArgs {
     /// The plan of `orchsim horizon`.
     pub fn plan(&self, command: Vec<String>) -> Result<crate::horizon::command::HorizonPlan> {
+        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
+        prices_set(&self.prices, &mut sets)?;
         Ok(crate::horizon::command::HorizonPlan {
             scenario: self.scenario.clone(),
-            sets: common_sets(self.seed, self.replications, self.tasks, &self.sets)?,
+            sets,
             out: self.out.clone(),
             jobs: self.jobs,
             adopt_at: self.adopt_at.as_deref().map(crate::horizon::command::parse_adopt_at).transpose()?.unwrap_or_default(),

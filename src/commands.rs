@@ -136,6 +136,15 @@ pub fn validate(files: &[PathBuf], quiet: bool) -> Result<()> {
     for f in files {
         match scenario::load(Some(f), &[]) {
             Ok(l) => {
+                // A [horizon] table (and its adoption tables) is checked too.
+                match crate::horizon::spec::read(&l.tree, &l.scenario, &l.source.file) {
+                    Ok(_) => {}
+                    Err(Error::Invalid(d)) => {
+                        all.extend(d);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
                 // A [sweep.vary] table is checked too: every point of its grid.
                 let mut grid = String::new();
                 if l.tree.get("sweep").is_some() {

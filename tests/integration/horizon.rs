@@ -81,6 +81,10 @@ fn bad_horizon_input_is_refused_with_its_location() {
     assert!(err.contains("strategies.agent.adoption.fallback = \"agent\""), "{err}");
     assert!(err.contains("bad.toml:"), "{err}");
     assert!(!dir.path().join("output").exists(), "nothing written for invalid input");
+    // `validate` checks the horizon fields too, with the same messages.
+    let v = orchsim(dir.path()).args(["validate"]).arg(&f).assert().code(2);
+    let verr = String::from_utf8(v.get_output().stderr.clone()).unwrap();
+    assert!(verr.contains("horizon.months = 0"), "{verr}");
     // A scenario without [horizon] is refused too.
     orchsim(dir.path()).args(["horizon", "--quiet"]).arg(root().join("scenarios/mmc.toml")).assert().code(2);
 }
