@@ -77,7 +77,7 @@ pub enum Command {
     },
     /// List the model catalog (LiteLLM's price map) with prices, tiers and latency sources.
     Models(ModelsArgs),
-    /// Months of build cost, upkeep, price trends, learning and switching: NPV, payback and adoption timing from a scenario's [horizon] table
+    /// Months of build cost, upkeep, price trends, learning and switching: NPV, payback and adoption timing from a scenario's `[horizon]` table
     Horizon(HorizonArgs),
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
     Plot {

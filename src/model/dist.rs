@@ -4,7 +4,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Poisson};
 
 /// A random quantity as a scenario describes it, with the largest value a draw may take
-/// (the limit of its quantity, see [`crate::model::limits`]). Built once, sampled per
+/// (the limit of its quantity, see `model/limits.rs`). Built once, sampled per
 /// event without allocating.
 #[derive(Clone, Debug)]
 pub struct Dist {
