@@ -117,9 +117,20 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node, env: &Env) -> Option<Scenario> 
             }
         }
     }
-    // Models defined but unused are still validated.
+    // Models defined but unused are still validated. A table that only an override
+    // created (no source line) is a `--set` or sweep axis that would change nothing, most
+    // likely a misspelt or outdated model name: refuse it and name the models in use.
     for (k, v) in &model_nodes {
         if !models.iter().any(|m| &m.name == k) {
+            if v.line.is_none() {
+                let used: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                cx.err(
+                    None,
+                    &join_path("models", k),
+                    String::new(),
+                    format!("no agent uses this model, so setting it changes nothing; the agents use: {}", used.join(", ")),
+                );
+            }
             models::model(cx, k, Some(v), &join_path("models", k), &prices);
         }
     }

@@ -52,8 +52,8 @@ fn extreme_values_are_refused_with_the_key_and_the_limit() {
             "agents.researcher.tool_calls.usd_per_call = 1e308: expected a non-negative number at most 1000000",
         ),
         (
-            "models.gpt-4o.input_usd_per_mtok=1e13",
-            "models.gpt-4o.input_usd_per_mtok = 10000000000000: expected at most 100000 USD per million tokens",
+            "models.gpt-4o-2024-08-06.input_usd_per_mtok=1e13",
+            "models.gpt-4o-2024-08-06.input_usd_per_mtok = 10000000000000: expected at most 100000 USD per million tokens",
         ),
         (
             "agents.researcher.input_tokens={dist=\"exp\",mean=1e308}",
@@ -67,7 +67,10 @@ fn extreme_values_are_refused_with_the_key_and_the_limit() {
             "strategies.pipeline.steps.quality_check.max_rework=4294967295",
             "strategies.pipeline.steps.quality_check.max_rework = 4294967295: expected a whole number from 0 to 1000",
         ),
-        ("models.gpt-4o.requests_per_min=1e-300", "models.gpt-4o.requests_per_min = 1e-300: expected a number from 1 to 1000000000000"),
+        (
+            "models.gpt-4o-2024-08-06.requests_per_min=1e-300",
+            "models.gpt-4o-2024-08-06.requests_per_min = 1e-300: expected a number from 1 to 1000000000000",
+        ),
         (
             "workload.arrivals.rate_per_hour=1e-9",
             "workload.arrivals.rate_per_hour = 1e-9: the last of workload.tasks = 500 would arrive after 1.800e15 s",
@@ -135,4 +138,16 @@ fn the_readme_scenario_example_gives_sensible_results() {
         // example marked its only class as a systematic fault).
         assert!(rate > 0.85, "{strategy}: success rate {rate}");
     }
+}
+
+/// An override of a model no agent uses would change nothing (an outdated or misspelt
+/// name, such as the catalog's unpinned alias): it is refused, naming the models in use.
+#[test]
+fn setting_a_model_no_agent_uses_is_refused() {
+    let t = tmp("unused-model");
+    let rr = scenario("research-report.toml");
+    let rr = rr.to_str().unwrap();
+    let err = refused(t.path(), &["run", rr, "--quiet", "--out", "out", "--set", "models.gpt-4o.input_usd_per_mtok=4"]);
+    assert!(err.contains("models.gpt-4o: no agent uses this model, so setting it changes nothing"), "{err}");
+    assert!(err.contains("the agents use: gpt-4o-2024-08-06,"), "{err}");
 }

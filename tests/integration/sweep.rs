@@ -250,13 +250,13 @@ fn sweep_vary_table_in_the_file_is_used() {
     let at = text.find("[sweep.vary]").expect("the default scenario ships a sweep");
     let mut text = text[..at].to_string();
     text.push_str(
-        "[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o.input_usd_per_mtok\" = \"2.5:5:2\"\n",
+        "[sweep.vary]\n\"strategies.pipeline.platform.usd_per_task\" = [0.0, 0.5]\n\"models.gpt-4o-2024-08-06.input_usd_per_mtok\" = \"2.5:5:2\"\n",
     );
     std::fs::write(t.path().join("s.toml"), text).unwrap();
     orchsim(t.path()).args(["sweep", "s.toml", "--tasks", "20", "--replications", "2", "--out", "o"]).assert().success();
     let (h, rows) = read_csv(&t.path().join("o/sweep.csv"));
     assert_eq!(h[1], "strategies.pipeline.platform.usd_per_task");
-    assert_eq!(h[2], "models.gpt-4o.input_usd_per_mtok");
+    assert_eq!(h[2], "models.gpt-4o-2024-08-06.input_usd_per_mtok");
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<std::collections::BTreeSet<_>>().len(), 4);
     // Cost per task of the pipeline rises by exactly the platform fee.
     let cpt = |p: &str| -> f64 {
