@@ -68,3 +68,15 @@ pub fn small_sweep(dir: &Path, out: &str, extra: &[&str]) {
         .assert()
         .success();
 }
+
+/// Loads a scenario from TOML text through the public loader (a temp file, as a user
+/// would write it); panics with the text when it does not load.
+pub fn load_scenario(toml: &str) -> orchsim::model::Scenario {
+    use std::io::Write;
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
+    f.write_all(toml.as_bytes()).expect("write scenario");
+    match orchsim::scenario::load(Some(f.path()), &[]) {
+        Ok(l) => l.scenario,
+        Err(e) => panic!("scenario does not load: {e}\n---\n{toml}"),
+    }
+}

@@ -1,19 +1,10 @@
 //! Common random numbers: every draw is keyed by what it is about, so changing one
 //! parameter moves only the draws that depend on it, and sweep points are paired.
 
-use std::io::Write;
-
 use orchsim::model::Scenario;
-use orchsim::workflow::{WorldOptions, WorldResult, run_world};
 
-fn load(toml: &str) -> Scenario {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
-    f.write_all(toml.as_bytes()).expect("write scenario");
-    match orchsim::scenario::load(Some(f.path()), &[]) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("scenario does not load: {e}\n---\n{toml}"),
-    }
-}
+use crate::common::load_scenario as load;
+use orchsim::workflow::{WorldOptions, WorldResult, run_world};
 
 fn run(sc: &Scenario, replication: u64) -> WorldResult {
     run_world(sc, 0, replication, WorldOptions::default(), None)

@@ -7,23 +7,14 @@
 //! deterministically, is checked by an identity that holds for every draw. So the tests
 //! keep holding when the random streams are re-keyed.
 
-use std::io::Write;
-
 use orchsim::economics::{Category, Usd};
 use orchsim::model::Scenario;
+
+use crate::common::load_scenario as load;
 use orchsim::workflow::{Outcome, WorldOptions, WorldResult, run_world};
 
 /// One token at $1/Mtok, in pico-dollars.
 const MICRO_USD: i128 = 1_000_000;
-
-fn load(toml: &str) -> Scenario {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
-    f.write_all(toml.as_bytes()).expect("write scenario");
-    match orchsim::scenario::load(Some(f.path()), &[]) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("scenario does not load: {e}\n---\n{toml}"),
-    }
-}
 
 /// Runs the strategy named `name` in replication 0, with the task log.
 fn world(sc: &Scenario, name: &str) -> WorldResult {

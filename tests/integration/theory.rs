@@ -13,12 +13,13 @@
 //! Sizes are chosen to keep every test under about 2 s in a debug build on 2 cores.
 
 use std::collections::BinaryHeap;
-use std::io::Write;
 
 use orchsim::economics::metrics::metric_index;
 use orchsim::economics::{Category, Usd};
 use orchsim::experiment::{UnitResult, run_unit};
 use orchsim::model::Scenario;
+
+use crate::common::load_scenario as load;
 use orchsim::workflow::{Outcome, WorldOptions, WorldResult, run_world};
 
 /// Standard errors a statistical check allows. Under the normal approximation a correct
@@ -28,17 +29,6 @@ use orchsim::workflow::{Outcome, WorldOptions, WorldResult, run_world};
 const Z: f64 = 5.0;
 
 // ---- helpers ------------------------------------------------------------------------
-
-/// Loads a scenario from TOML text through the public loader (a temp file, as a user
-/// would write it).
-fn load(toml: &str) -> Scenario {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
-    f.write_all(toml.as_bytes()).expect("write scenario");
-    match orchsim::scenario::load(Some(f.path()), &[]) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("scenario does not load: {e}\n---\n{toml}"),
-    }
-}
 
 /// Runs one world for its raw ledger and counters (no event trail).
 fn world(sc: &Scenario, strategy: usize, replication: u64, opts: WorldOptions) -> WorldResult {
