@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -94,6 +95,54 @@ fn k_usd(v: f64) -> String {
     if v < 0.0 { format!("-{s}") } else { s }
 }
 
+/// A chart's frame: caption, a linear x from 0 and a y in dollars, with the mesh drawn.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    (xmax, ymin, ymax): (f64, f64, f64),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 36))
+        .margin(30)
+        .x_label_area_size(70)
+        .y_label_area_size(130)
+        .build_cartesian_2d(0.0..xmax, ymin..ymax)
+        .map_err(chart_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(("sans-serif", 26))
+        .label_style(("sans-serif", 22))
+        .y_label_formatter(&|v| k_usd(*v))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(chart_err)?;
+    Ok(chart)
+}
+
+/// The series legend, in one corner.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    at: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(("sans-serif", 22))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(chart_err)
+}
+
 fn draw_cumulative<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     series: &BTreeMap<(String, u32), Series>,
@@ -113,23 +162,12 @@ where
         }
     }
     let pad = ((ymax - ymin) * 0.05).max(1.0);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Cumulative net value (mean, 95% band); payback month marked", ("sans-serif", 36))
-        .margin(30)
-        .x_label_area_size(70)
-        .y_label_area_size(130)
-        .build_cartesian_2d(0.0..months + 0.5, (ymin - pad)..(ymax + pad))
-        .map_err(chart_err)?;
-    chart
-        .configure_mesh()
-        .x_desc("month")
-        .y_desc("cumulative net value (USD)")
-        .axis_desc_style(("sans-serif", 26))
-        .label_style(("sans-serif", 22))
-        .y_label_formatter(&|v| k_usd(*v))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(chart_err)?;
+    let mut chart = frame(
+        &root,
+        "Cumulative net value (mean, 95% band); payback month marked",
+        (months + 0.5, ymin - pad, ymax + pad),
+        ("month", "cumulative net value (USD)"),
+    )?;
     for (i, ((name, timing), s)) in series.iter().enumerate() {
         let c = Palette99::pick(i).to_rgba();
         let band: Vec<(f64, f64)> =
@@ -151,14 +189,7 @@ where
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (months + 0.5, 0.0)], BLACK.stroke_width(1))))
         .map_err(chart_err)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", 22))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(chart_err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(chart_err)
 }
 
@@ -192,23 +223,12 @@ where
     let ys = npv.values().flatten().flat_map(|p| [p.2, p.3]).filter(|v| v.is_finite());
     let (ymin, ymax) = ys.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     let pad = ((ymax - ymin) * 0.08).max(1.0);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("NPV by adoption month (mean, 95% interval)", ("sans-serif", 36))
-        .margin(30)
-        .x_label_area_size(70)
-        .y_label_area_size(130)
-        .build_cartesian_2d(0.0..xmax + 1.0, (ymin - pad)..(ymax + pad))
-        .map_err(chart_err)?;
-    chart
-        .configure_mesh()
-        .x_desc("month adoption starts")
-        .y_desc("NPV (USD)")
-        .axis_desc_style(("sans-serif", 26))
-        .label_style(("sans-serif", 22))
-        .y_label_formatter(&|v| k_usd(*v))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(chart_err)?;
+    let mut chart = frame(
+        &root,
+        "NPV by adoption month (mean, 95% interval)",
+        (xmax + 1.0, ymin - pad, ymax + pad),
+        ("month adoption starts", "NPV (USD)"),
+    )?;
     for (i, (name, pts)) in npv.iter().enumerate() {
         let c = Palette99::pick(i).to_rgba();
         for &(x, _, l, h) in pts {
@@ -220,14 +240,7 @@ where
             .label(name.clone())
             .legend(move |(x, y)| Circle::new((x + 15, y), 8, c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 22))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(chart_err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(chart_err)
 }
 
