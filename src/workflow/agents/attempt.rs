@@ -285,14 +285,24 @@ impl<O: Observer> World<'_, O> {
         task.epoch.get(call.live as usize).is_some_and(|&e| e != call.epoch)
     }
 
-    pub(super) fn retry_or_give_up(&mut self, c: u32) {
+    /// Releases a call whose task has stopped or whose step execution a rework has
+    /// discarded (and finishes the task if that was its last call); `true` if it did.
+    fn released_if_dead(&mut self, c: u32) -> bool {
         let call = self.calls[c as usize];
-        let t = call.task;
-        if self.tasks[t as usize].stopped || self.is_stale(&call) {
+        let dead = self.tasks[call.task as usize].stopped || self.is_stale(&call);
+        if dead {
             self.release_call(c);
-            self.maybe_finalize(t);
+            self.maybe_finalize(call.task);
+        }
+        dead
+    }
+
+    pub(super) fn retry_or_give_up(&mut self, c: u32) {
+        if self.released_if_dead(c) {
             return;
         }
+        let call = self.calls[c as usize];
+        let t = call.task;
         let r = &self.st.retry;
         if call.attempt < r.max_attempts {
             let mut backoff = (r.backoff_base_s * r.backoff_factor.powi(call.attempt as i32 - 1)).min(r.backoff_max_s);
@@ -327,12 +337,7 @@ impl<O: Observer> World<'_, O> {
     }
 
     pub(super) fn on_backoff_elapsed(&mut self, c: u32) {
-        let call = self.calls[c as usize];
-        let t = call.task;
-        if self.tasks[t as usize].stopped || self.is_stale(&call) {
-            self.release_call(c);
-            self.maybe_finalize(t);
-        } else {
+        if !self.released_if_dead(c) {
             self.request(c);
         }
     }
