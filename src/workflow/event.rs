@@ -44,6 +44,18 @@ pub enum AttemptEnd {
     Timeout,
 }
 
+/// Why an agent loop stopped before the turns it wanted, in [`Event::LoopStopped`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopLimit {
+    /// It wanted more turns than `max_turns`.
+    MaxTurns,
+    /// Its turns had spent `max_cost_usd`.
+    MaxCostUsd,
+    /// Its next prompt would not fit the largest context window.
+    ContextWindow,
+}
+
 /// What kind of platform fee [`Event::PlatformFeeCharged`] records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,23 +77,53 @@ pub enum Event<'a> {
     /// A task arrived (both worlds), of class `class` for business unit `bu`.
     TaskArrived { task: u64, class: Cow<'a, str>, bu: Cow<'a, str> },
     /// Agents world: an attempt took a model slot after waiting `wait_s` seconds in the
-    /// model's queue (rate limits included). `attempt` counts from 1.
-    AttemptStarted { task: u64, step: Cow<'a, str>, agent: Cow<'a, str>, attempt: u32, wait_s: f64 },
+    /// model's queue (rate limits included). `turn` (written only when above 0) counts
+    /// an agent loop's turns from 0; `attempt` counts a turn's attempts from 1.
+    AttemptStarted {
+        task: u64,
+        step: Cow<'a, str>,
+        agent: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        turn: u32,
+        attempt: u32,
+        wait_s: f64,
+    },
     /// Agents world: an attempt ended. `stale` (written only when true): a success whose
     /// step a rework had already discarded, billed as waste. `tokens_in` and `tokens_out`
     /// are the billed tokens, `cost_usd` everything the attempt cost before platform fees.
+    /// Of them (each written only when above 0): `cache_read_in` input tokens read from
+    /// the prompt cache, `cache_write_in` written to it, `reasoning_out` reasoning tokens.
     AttemptEnded {
         task: u64,
         step: Cow<'a, str>,
         agent: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        turn: u32,
         attempt: u32,
         outcome: AttemptEnd,
         #[serde(default, skip_serializing_if = "is_false")]
         stale: bool,
         tokens_in: u64,
         tokens_out: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cache_read_in: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cache_write_in: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reasoning_out: u64,
         #[serde(with = "usd_string")]
         cost_usd: Usd,
+    },
+    /// Agents world: an agent loop stopped at a limit after `turns` turns, having spent
+    /// `spent_usd`; the task fails.
+    LoopStopped {
+        task: u64,
+        step: Cow<'a, str>,
+        agent: Cow<'a, str>,
+        turns: u32,
+        limit: LoopLimit,
+        #[serde(with = "usd_string")]
+        spent_usd: Usd,
     },
     /// Agents world: a failed attempt will be retried after `backoff_s` seconds.
     RetryScheduled { task: u64, step: Cow<'a, str>, agent: Cow<'a, str>, attempt: u32, backoff_s: f64 },
@@ -155,6 +197,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
 /// Receives a world's events, in the order they happen, with the simulated time.
 pub trait Observer {
     /// `false` for an observer that ignores everything: the worlds then neither build
@@ -189,20 +235,41 @@ impl Event<'_> {
         }
         match self {
             Event::TaskArrived { task, class, bu } => Event::TaskArrived { task: *task, class: o(class), bu: o(bu) },
-            Event::AttemptStarted { task, step, agent, attempt, wait_s } => {
-                Event::AttemptStarted { task: *task, step: o(step), agent: o(agent), attempt: *attempt, wait_s: *wait_s }
+            Event::AttemptStarted { task, step, agent, turn, attempt, wait_s } => {
+                Event::AttemptStarted { task: *task, step: o(step), agent: o(agent), turn: *turn, attempt: *attempt, wait_s: *wait_s }
             }
-            Event::AttemptEnded { task, step, agent, attempt, outcome, stale, tokens_in, tokens_out, cost_usd } => Event::AttemptEnded {
+            Event::AttemptEnded {
+                task,
+                step,
+                agent,
+                turn,
+                attempt,
+                outcome,
+                stale,
+                tokens_in,
+                tokens_out,
+                cache_read_in,
+                cache_write_in,
+                reasoning_out,
+                cost_usd,
+            } => Event::AttemptEnded {
                 task: *task,
                 step: o(step),
                 agent: o(agent),
+                turn: *turn,
                 attempt: *attempt,
                 outcome: *outcome,
                 stale: *stale,
                 tokens_in: *tokens_in,
                 tokens_out: *tokens_out,
+                cache_read_in: *cache_read_in,
+                cache_write_in: *cache_write_in,
+                reasoning_out: *reasoning_out,
                 cost_usd: *cost_usd,
             },
+            Event::LoopStopped { task, step, agent, turns, limit, spent_usd } => {
+                Event::LoopStopped { task: *task, step: o(step), agent: o(agent), turns: *turns, limit: *limit, spent_usd: *spent_usd }
+            }
             Event::RetryScheduled { task, step, agent, attempt, backoff_s } => {
                 Event::RetryScheduled { task: *task, step: o(step), agent: o(agent), attempt: *attempt, backoff_s: *backoff_s }
             }
@@ -331,22 +398,58 @@ mod tests {
 
     #[test]
     fn events_serialise_in_the_trail_format_written_by_hand() {
-        let e = Event::AttemptStarted { task: 7, step: "research".into(), agent: "r\"x".into(), attempt: 2, wait_s: 0.0 };
+        let e = Event::AttemptStarted { task: 7, step: "research".into(), agent: "r\"x".into(), turn: 0, attempt: 2, wait_s: 0.0 };
         assert_eq!(json(&e), r#"{"event":"attempt_started","task":7,"step":"research","agent":"r\"x","attempt":2,"wait_s":0}"#);
         let e = Event::AttemptEnded {
             task: 1,
             step: "s".into(),
             agent: "a".into(),
+            turn: 0,
             attempt: 1,
             outcome: AttemptEnd::Success,
             stale: true,
             tokens_in: 10,
             tokens_out: 3,
+            cache_read_in: 0,
+            cache_write_in: 0,
+            reasoning_out: 0,
             cost_usd: Usd(12_500_000_000),
         };
         assert_eq!(
             json(&e),
             r#"{"event":"attempt_ended","task":1,"step":"s","agent":"a","attempt":1,"outcome":"success","stale":true,"tokens_in":10,"tokens_out":3,"cost_usd":"0.0125"}"#
+        );
+        // A loop's later turn, with cache and reasoning detail: written only when not 0.
+        let e = Event::AttemptEnded {
+            task: 1,
+            step: "s".into(),
+            agent: "a".into(),
+            turn: 2,
+            attempt: 1,
+            outcome: AttemptEnd::Success,
+            stale: false,
+            tokens_in: 10,
+            tokens_out: 3,
+            cache_read_in: 6,
+            cache_write_in: 4,
+            reasoning_out: 1,
+            cost_usd: Usd(1),
+        };
+        assert_eq!(
+            json(&e),
+            r#"{"event":"attempt_ended","task":1,"step":"s","agent":"a","turn":2,"attempt":1,"outcome":"success","tokens_in":10,"tokens_out":3,"cache_read_in":6,"cache_write_in":4,"reasoning_out":1,"cost_usd":"0.000000000001"}"#
+        );
+        let e = Event::LoopStopped {
+            task: 3,
+            step: "s".into(),
+            agent: "a".into(),
+            turns: 40,
+            limit: LoopLimit::MaxCostUsd,
+            spent_usd: Usd(2_000_000_000_000),
+        };
+        assert_eq!(
+            json(&e),
+            r#"{"event":"loop_stopped","task":3,"step":"s","agent":"a","turns":40,"limit":"max_cost_usd","spent_usd":"2"}"#
         );
         let e = Event::PlatformFeeCharged { task: None, bu: "ops".into(), kind: Some(FeeKind::Monthly), cost_usd: Usd(-1) };
         assert_eq!(json(&e), r#"{"event":"platform_fee","task":null,"bu":"ops","kind":"monthly","cost_usd":"-0.000000000001"}"#);
@@ -375,12 +478,24 @@ mod tests {
                 task: 1,
                 step: "s".into(),
                 agent: "a".into(),
+                turn: 5,
                 attempt: 3,
                 outcome: AttemptEnd::Timeout,
                 stale: false,
                 tokens_in: 1,
                 tokens_out: 0,
+                cache_read_in: 0,
+                cache_write_in: 1,
+                reasoning_out: 0,
                 cost_usd: Usd(123),
+            },
+            Event::LoopStopped {
+                task: 3,
+                step: "s".into(),
+                agent: "a".into(),
+                turns: 7,
+                limit: LoopLimit::ContextWindow,
+                spent_usd: Usd(9),
             },
             Event::WorkStarted {
                 task: 9,
