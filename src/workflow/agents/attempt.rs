@@ -245,6 +245,7 @@ impl<O: Observer> World<'_, O> {
                 task: self.tasks[task].id,
                 step: self.rows[row].0.as_str().into(),
                 agent: self.rows[row].1.as_str().into(),
+                replica: call.replica,
                 turn: call.turn,
                 attempt,
                 wait_s: (now - enqueued).as_secs(),
@@ -334,6 +335,7 @@ impl<O: Observer> World<'_, O> {
                         task: self.tasks[call.task as usize].id,
                         step: self.rows[call.row as usize].0.as_str().into(),
                         agent: self.rows[call.row as usize].1.as_str().into(),
+                        replica: call.replica,
                         turn: call.turn,
                         attempt: call.attempt,
                         outcome: AttemptEnd::TransientError,
@@ -343,6 +345,8 @@ impl<O: Observer> World<'_, O> {
                         cache_read_in: 0,
                         cache_write_in: 0,
                         reasoning_out: 0,
+                        tool_calls: 0,
+                        tool_cost_usd: Usd::ZERO,
                         cost_usd: Usd::ZERO,
                     }
                 );

@@ -58,11 +58,16 @@ pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
         Some(rate) => rate.cost(call.handoff_in),
         None => Usd::ZERO,
     };
-    let tools = match &agent.tool_calls {
+    let tools = tool_fees(agent, call);
+    CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
+}
+
+/// The agent's fees for the attempt's tool calls (not the provider's search fees).
+fn tool_fees(agent: &Agent, call: &Call) -> Usd {
+    match &agent.tool_calls {
         Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
         None => Usd::ZERO,
-    };
-    CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
+    }
 }
 
 impl<O: Observer> World<'_, O> {
@@ -133,6 +138,7 @@ impl<O: Observer> World<'_, O> {
                 task: self.tasks[t as usize].id,
                 step: self.rows[row].0.as_str().into(),
                 agent: self.rows[row].1.as_str().into(),
+                replica: call.replica,
                 turn: call.turn,
                 attempt: call.attempt,
                 outcome: if timeout { AttemptEnd::Timeout } else { AttemptEnd::Success },
@@ -142,6 +148,8 @@ impl<O: Observer> World<'_, O> {
                 cache_read_in: if call.prefix_cache == CacheUse::Hit { call.cached_in } else { 0 },
                 cache_write_in: written(call.prefix_cache, call.cached_in) + written(call.fresh_cache, call.fresh_in + call.handoff_in),
                 reasoning_out: call.billed_reasoning,
+                tool_calls: call.tool_calls,
+                tool_cost_usd: tool_fees(&self.sc.agents[call.agent as usize], call),
                 cost_usd: work + handoff + tools,
             }
         });
