@@ -485,3 +485,15 @@ fn lock_existing(dir: &Path) -> Result<Option<folder::Lock>> {
 pub fn usage_error(e: clap::Error) -> Error {
     Error::Usage(e.to_string().trim_end().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks of every command: unique flags, valid defaults, and the
+        // `mut_arg`s naming flags that exist.
+        super::Cli::command().debug_assert();
+    }
+}
