@@ -1,11 +1,12 @@
 //! The command line: clap's structs ("low args") turned into plans for [`crate::commands`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
 use crate::commands::{self, RunPlan};
 use crate::error::{Error, Result};
+use crate::report::folder;
 use crate::scenario::parse_assignment;
 use crate::sweep::SweepPlan;
 
@@ -80,6 +81,7 @@ pub enum Command {
     /// Months of build cost, upkeep, price trends, learning and switching: NPV, payback and adoption timing from a scenario's `[horizon]` table
     Horizon(HorizonArgs),
     /// Draw (or redraw) the charts of a run or sweep folder from its CSV files.
+    // Under the folder's lock, as run and sweep write (see `dispatch`).
     Plot {
         /// The folder.
         dir: PathBuf,
@@ -139,29 +141,19 @@ pub struct ModelsArgs {
     pub prices: Option<PathBuf>,
 }
 
-/// `--prices FILE` as an override of the scenario's `prices` key (an absolute path, as
-/// the key's relative paths are read from the scenario's folder).
-fn prices_set(prices: &Option<PathBuf>, sets: &mut Vec<(String, String)>) -> Result<()> {
-    if let Some(p) = prices {
-        let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
-        sets.push(("prices".to_string(), toml::Value::String(abs.display().to_string()).to_string()));
-    }
-    Ok(())
-}
-
-/// Arguments of `orchsim run`.
+/// The flags of every command that simulates a scenario (`run`, `sweep`, `sensitivity`,
+/// `horizon`): what is simulated. Declared once so that every command parses and checks
+/// them alike (the seed's range above all).
 #[derive(Debug, Default, clap::Args)]
-pub struct RunArgs {
-    /// Scenario file (TOML). Without it, the built-in default runs.
-    pub scenario: Option<PathBuf>,
+pub struct ScenarioFlags {
     /// Master seed (overrides `seed`), 0 to 9223372036854775807.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Replications (overrides `replications`).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub replications: Option<u64>,
     /// Tasks per replication (overrides `workload.tasks`).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub tasks: Option<u64>,
     /// Override any scenario field: `--set agents.researcher.error_rate=0.1`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -169,16 +161,77 @@ pub struct RunArgs {
     /// Price catalog models from this LiteLLM price map instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+}
+
+impl ScenarioFlags {
+    /// The flags as scenario overrides, in the order a later one wins: seed,
+    /// replications, tasks, the `--set`s, then `--prices`.
+    fn sets(&self) -> Result<Vec<(String, String)>> {
+        let mut sets = Vec::new();
+        if let Some(s) = self.seed {
+            sets.push(("seed".to_string(), s.to_string()));
+        }
+        if let Some(r) = self.replications {
+            sets.push(("replications".to_string(), r.to_string()));
+        }
+        if let Some(t) = self.tasks {
+            sets.push(("workload.tasks".to_string(), t.to_string()));
+        }
+        for s in &self.sets {
+            sets.push(parse_assignment(s, "--set")?);
+        }
+        // `--prices FILE` overrides the scenario's `prices` key, as an absolute path (the
+        // key's relative paths are read from the scenario's folder).
+        if let Some(p) = &self.prices {
+            let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+            sets.push(("prices".to_string(), toml::Value::String(abs.display().to_string()).to_string()));
+        }
+        Ok(sets)
+    }
+}
+
+/// The flags of every command that simulates a scenario: where the results go and how
+/// they are computed and shown. `--out`'s default depends on the command, so each one
+/// words its help with `mut_arg("out", ..)`.
+#[derive(Debug, Default, clap::Args)]
+pub struct OutputFlags {
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core], at most 1024. Never changes the results.
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
+    pub jobs: usize,
+    /// Do not draw charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `--force`, for the commands that may replace a folder holding other results.
+const FORCE_HELP: &str = "Replace the output folder even if it holds other results (another scenario's run, or a sweep). \
+                          Without it such a folder is left alone (exit 2)";
+
+/// Arguments of `orchsim run`.
+#[derive(Debug, Default, clap::Args)]
+#[command(mut_arg("out", |a| a.help("Output folder [default: output/NAME/, NAME being the scenario's name]")))]
+pub struct RunArgs {
+    /// Scenario file (TOML). Without it, the built-in default runs.
+    pub scenario: Option<PathBuf>,
+    /// Seed, replications, tasks, overrides and prices.
+    #[command(flatten)]
+    pub scenario_flags: ScenarioFlags,
     /// The strategy comparisons.csv compares the others with (overrides `baseline`)
     /// [default: the first strategy].
     #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
-    /// Output folder [default: output/NAME/, NAME being the scenario's name].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core], at most 1024. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
-    pub jobs: usize,
+    /// Output folder, threads, charts and verbosity.
+    #[command(flatten)]
+    pub output: OutputFlags,
+    /// See [`FORCE_HELP`].
+    #[arg(long, help = FORCE_HELP)]
+    pub force: bool,
     /// Also write the event trail `events.jsonl`.
     #[arg(long)]
     pub audit: bool,
@@ -189,20 +242,15 @@ pub struct RunArgs {
     /// JSON, one line per replication and strategy).
     #[arg(long, value_name = "FILE")]
     pub otel: Option<PathBuf>,
-    /// Do not draw charts.
-    #[arg(long)]
-    pub no_charts: bool,
-    /// Print nothing but errors.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the output folder even if it holds other results (another scenario's
-    /// run, or a sweep). Without it such a folder is left alone (exit 2).
-    #[arg(long)]
-    pub force: bool,
 }
 
 /// Arguments of `orchsim sweep`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("out", |a| a.help("Output folder [default: output/NAME-sweep/, NAME being the scenario's name]")),
+    mut_arg("replications", |a| a.help("Replications per point (overrides `replications`)")),
+    mut_arg("sets", |a| a.help("Override any scenario field for every point. Repeatable")),
+)]
 pub struct SweepArgs {
     /// Scenario file (TOML); may hold its grid in `[sweep.vary]`.
     pub scenario: PathBuf,
@@ -211,118 +259,60 @@ pub struct SweepArgs {
     /// several axes form a grid. Given here, axes replace the file's `[sweep.vary]`.
     #[arg(long = "vary", value_name = "PATH=SPEC")]
     pub varies: Vec<String>,
-    /// Override any scenario field for every point. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Price catalog models from this LiteLLM price map instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub prices: Option<PathBuf>,
-    /// Replications per point (overrides `replications`).
-    #[arg(long)]
-    pub replications: Option<u64>,
-    /// Tasks per replication (overrides `workload.tasks`).
-    #[arg(long)]
-    pub tasks: Option<u64>,
-    /// Master seed (overrides `seed`), 0 to 9223372036854775807.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
-    pub seed: Option<u64>,
-    /// Output folder [default: output/NAME-sweep/, NAME being the scenario's name].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core], at most 1024. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = jobs_in_range)]
-    pub jobs: usize,
+    /// Seed, replications, tasks, overrides and prices.
+    #[command(flatten)]
+    pub scenario_flags: ScenarioFlags,
     /// What the summary, breakeven.csv and the charts follow [default: cost_per_success_usd].
     #[arg(long, value_name = "METRIC")]
     pub metric: Option<String>,
+    /// Output folder, threads, charts and verbosity.
+    #[command(flatten)]
+    pub output: OutputFlags,
+    /// See [`FORCE_HELP`].
+    #[arg(long, help = FORCE_HELP)]
+    pub force: bool,
     /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     /// Keep the points already computed in the output folder; compute the rest.
     #[arg(long)]
     pub resume: bool,
-    /// Do not draw charts.
-    #[arg(long)]
-    pub no_charts: bool,
-    /// Print nothing but errors.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the output folder even if it holds other results (another scenario's
-    /// run, or a sweep). Without it such a folder is left alone (exit 2).
-    #[arg(long)]
-    pub force: bool,
 }
 
 /// Arguments of `orchsim horizon`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("out", |a| a.help("Output folder [default: output/NAME-horizon/, NAME being the scenario's name]")),
+    mut_arg("tasks", |a| a.help("Tasks per replication of each month's simulation (overrides `workload.tasks`)")),
+)]
 pub struct HorizonArgs {
-    /// Scenario file (TOML) with a `[horizon]` table
+    /// Scenario file (TOML) with a `[horizon]` table.
     pub scenario: PathBuf,
-    /// Master seed (overrides `seed`)
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replications (overrides `replications`)
-    #[arg(long)]
-    pub replications: Option<u64>,
-    /// Tasks per replication of each month's simulation (overrides `workload.tasks`)
-    #[arg(long)]
-    pub tasks: Option<u64>,
-    /// Override any scenario field. Repeatable
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Compare adoption timings: months adoption starts, e.g. `--adopt-at 1,7,13`
+    /// Compare adoption timings: months adoption starts, e.g. `--adopt-at 1,7,13`.
     #[arg(long, value_name = "MONTHS")]
     pub adopt_at: Option<String>,
-    /// Price catalog models from this LiteLLM price map instead of the built-in one
-    #[arg(long, value_name = "FILE")]
-    pub prices: Option<PathBuf>,
-    /// Output folder [default: output/NAME-horizon/]
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
-    pub jobs: usize,
-    /// Do not draw charts
-    #[arg(long)]
-    pub no_charts: bool,
-    /// Print nothing but errors
-    #[arg(long)]
-    pub quiet: bool,
+    /// Seed, replications, tasks, overrides and prices.
+    #[command(flatten)]
+    pub scenario_flags: ScenarioFlags,
+    /// Output folder, threads, charts and verbosity.
+    #[command(flatten)]
+    pub output: OutputFlags,
 }
 
 impl HorizonArgs {
     /// The plan of `orchsim horizon`.
     pub fn plan(&self, command: Vec<String>) -> Result<crate::horizon::command::HorizonPlan> {
-        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
-        prices_set(&self.prices, &mut sets)?;
         Ok(crate::horizon::command::HorizonPlan {
             scenario: self.scenario.clone(),
-            sets,
-            out: self.out.clone(),
-            jobs: self.jobs,
+            sets: self.scenario_flags.sets()?,
+            out: self.output.out.clone(),
+            jobs: self.output.jobs,
             adopt_at: self.adopt_at.as_deref().map(crate::horizon::command::parse_adopt_at).transpose()?.unwrap_or_default(),
-            charts: !self.no_charts,
-            quiet: self.quiet,
+            charts: !self.output.no_charts,
+            quiet: self.output.quiet,
             command,
         })
     }
-}
-
-fn common_sets(seed: Option<u64>, replications: Option<u64>, tasks: Option<u64>, raw: &[String]) -> Result<Vec<(String, String)>> {
-    let mut sets = Vec::new();
-    if let Some(s) = seed {
-        sets.push(("seed".to_string(), s.to_string()));
-    }
-    if let Some(r) = replications {
-        sets.push(("replications".to_string(), r.to_string()));
-    }
-    if let Some(t) = tasks {
-        sets.push(("workload.tasks".to_string(), t.to_string()));
-    }
-    for s in raw {
-        sets.push(parse_assignment(s, "--set")?);
-    }
-    Ok(sets)
 }
 
 use crate::experiment::MAX_JOBS;
@@ -349,19 +339,17 @@ pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
 impl SweepArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<SweepPlan> {
-        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
-        prices_set(&self.prices, &mut sets)?;
         Ok(SweepPlan {
             scenario: self.scenario.clone(),
-            sets,
+            sets: self.scenario_flags.sets()?,
             varies: self.varies.iter().map(|v| parse_assignment(v, "--vary")).collect::<Result<_>>()?,
-            out: self.out.clone(),
-            jobs: self.jobs,
+            out: self.output.out.clone(),
+            jobs: self.output.jobs,
             shard: self.shard.as_deref().map(parse_shard).transpose()?,
             resume: self.resume,
             force: self.force,
-            charts: !self.no_charts,
-            quiet: self.quiet,
+            charts: !self.output.no_charts,
+            quiet: self.output.quiet,
             command,
             metric: self.metric.clone(),
         })
@@ -370,6 +358,10 @@ impl SweepArgs {
 
 /// Arguments of `orchsim sensitivity`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("out", |a| a.help("Output folder [default: output/NAME-sensitivity/, NAME being the scenario's name]")),
+    mut_arg("no_charts", |a| a.help("Do not draw the tornado chart")),
+)]
 pub struct SensitivityArgs {
     /// Scenario file (TOML); its `[assumptions]` table gives the ranges unless `--range` is given.
     pub scenario: PathBuf,
@@ -382,50 +374,27 @@ pub struct SensitivityArgs {
     /// Follow the paired difference A − B of two strategies.
     #[arg(long, value_name = "A,B")]
     pub compare: Option<String>,
-    /// Override any scenario field. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Replications (overrides `replications`).
-    #[arg(long)]
-    pub replications: Option<u64>,
-    /// Tasks per replication (overrides `workload.tasks`).
-    #[arg(long)]
-    pub tasks: Option<u64>,
-    /// Master seed (overrides `seed`).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Price catalog models from this LiteLLM price map instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub prices: Option<PathBuf>,
-    /// Output folder [default: output/NAME-sensitivity/].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]. Never changes the results.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
-    pub jobs: usize,
-    /// Do not draw the tornado chart.
-    #[arg(long)]
-    pub no_charts: bool,
-    /// Print nothing but errors.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Seed, replications, tasks, overrides and prices.
+    #[command(flatten)]
+    pub scenario_flags: ScenarioFlags,
+    /// Output folder, threads, charts and verbosity.
+    #[command(flatten)]
+    pub output: OutputFlags,
 }
 
 impl SensitivityArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self) -> Result<crate::analysis::sensitivity::SensitivityPlan> {
-        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
-        prices_set(&self.prices, &mut sets)?;
         Ok(crate::analysis::sensitivity::SensitivityPlan {
             scenario: self.scenario.clone(),
-            sets,
+            sets: self.scenario_flags.sets()?,
             ranges: self.ranges.iter().map(|r| parse_assignment(r, "--range")).collect::<Result<_>>()?,
             metric: self.metric.clone(),
             compare: self.compare.clone(),
-            out: self.out.clone(),
-            jobs: self.jobs,
-            quiet: self.quiet,
-            charts: !self.no_charts,
+            out: self.output.out.clone(),
+            jobs: self.output.jobs,
+            quiet: self.output.quiet,
+            charts: !self.output.no_charts,
         })
     }
 }
@@ -433,21 +402,20 @@ impl SensitivityArgs {
 impl RunArgs {
     /// Turns arguments into a plan.
     pub fn plan(&self, command: Vec<String>) -> Result<RunPlan> {
-        let mut sets = common_sets(self.seed, self.replications, self.tasks, &self.sets)?;
-        prices_set(&self.prices, &mut sets)?;
+        let mut sets = self.scenario_flags.sets()?;
         if let Some(b) = &self.baseline {
             sets.push(("baseline".to_string(), toml::Value::String(b.clone()).to_string()));
         }
         Ok(RunPlan {
             scenario: self.scenario.clone(),
             sets,
-            out: self.out.clone(),
-            jobs: self.jobs,
+            out: self.output.out.clone(),
+            jobs: self.output.jobs,
             audit: self.audit,
             task_log: self.task_log,
             otel: self.otel.clone(),
-            charts: !self.no_charts,
-            quiet: self.quiet,
+            charts: !self.output.no_charts,
+            quiet: self.output.quiet,
             force: self.force,
             command,
         })
@@ -468,12 +436,26 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
             crate::sayln!("{msg}")
         }
         Command::Audit { dir } => {
+            // audit writes DIR/audit.csv: under the folder's lock, that file cannot land in
+            // a run swapped in meanwhile. Where no lock can be taken (the parent folder is
+            // read-only, so no orchsim process can write there either), it reads without
+            // one, which is safe: everything analysed is read once and checked against the
+            // one manifest read first (the trail is hashed again when read again), and a
+            // run replaces a folder in one atomic exchange. A concurrent replacement thus
+            // fails the check (exit 1, naming the file) and never mixes two runs.
+            let _lock = match lock_existing(&dir) {
+                Err(Error::Io { .. }) => None,
+                lock => lock?,
+            };
             let (text, _) = crate::audit::audit(&dir)?;
             commands::say(&text)
         }
         Command::Sensitivity(a) => crate::analysis::sensitivity::run(&a.plan()?).map(|_| ()),
         Command::Validate { scenarios } => commands::validate(&scenarios, false),
         Command::Plot { dir } => {
+            // plot writes DIR/charts: one writer at a time, as for run and sweep (a folder
+            // in use by another orchsim process is refused with exit 1).
+            let _lock = lock_existing(&dir)?;
             let files = commands::plot(&dir)?;
             crate::sayln!("wrote {} chart files to {}", files.len(), dir.join("charts").display())
         }
@@ -488,7 +470,30 @@ pub fn dispatch(cli: Cli, argv: Vec<String>) -> Result<()> {
     }
 }
 
+/// The lock of an existing output folder that a command writes into ([`folder::lock`],
+/// the lock run and sweep take), or `None` when `dir` is not an existing folder (the
+/// command then reports that itself). The path is resolved first, so `.` and symbolic
+/// links lock the folder they name.
+fn lock_existing(dir: &Path) -> Result<Option<folder::Lock>> {
+    match dir.canonicalize() {
+        Ok(d) if d.is_dir() && d.file_name().is_some() => folder::lock(&d).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Maps a clap error to ours (exit 2), leaving help and version output alone.
 pub fn usage_error(e: clap::Error) -> Error {
     Error::Usage(e.to_string().trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks of every command: unique flags, valid defaults, and the
+        // `mut_arg`s naming flags that exist.
+        super::Cli::command().debug_assert();
+    }
 }

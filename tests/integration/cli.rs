@@ -397,8 +397,6 @@ fn invalid_command_lines_exit_2_and_name_the_problem() {
         String::from_utf8_lossy(&a.get_output().stderr).into_owned()
     };
     assert!(err(&["run", "--tasks", "5", "--out", "a-file"]).contains("is a file, not a folder"));
-    assert!(err(&["run", "--seed", "9223372036854775808"]).contains("--seed"));
-    assert!(err(&["run", "--jobs", "100000"]).contains("at most 1024"));
     assert!(err(&["run", "--set", r#"name="a\u0000b""#, "--tasks", "5"]).contains("name"));
     let long = format!("name={}", "x".repeat(300));
     assert!(err(&["run", "--set", &long, "--tasks", "5"]).contains("name"));
@@ -415,11 +413,116 @@ fn invalid_command_lines_exit_2_and_name_the_problem() {
     let e = err(&sweep);
     assert!(e.contains("65536 x 65536 x 65536 x 65536 points"), "{e}");
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "nothing written");
-    // The largest seed works and is printed as itself.
-    orchsim(t.path())
-        .args(["run", "--tasks", "5", "--replications", "2", "--no-charts", "--quiet", "--seed", "9223372036854775807", "--out", "s"])
-        .assert()
-        .success();
-    let m = std::fs::read_to_string(t.path().join("s/manifest.json")).unwrap();
-    assert!(m.contains("\"seed\": 9223372036854775807"), "{m}");
+}
+
+/// The commands that simulate a scenario, each with the smallest arguments that make it
+/// run quickly (they share the flags of `orchsim::cli::ScenarioFlags` and `OutputFlags`).
+fn simulating_commands() -> Vec<(&'static str, Vec<String>)> {
+    let s = |f: &str| scenario(f).display().to_string();
+    let small = ["--tasks", "5", "--replications", "2", "--no-charts", "--quiet"].map(String::from);
+    let with = |v: Vec<String>| v.into_iter().chain(small.iter().cloned()).collect::<Vec<_>>();
+    vec![
+        ("run", with(vec!["run".into()])),
+        ("sweep", with(vec!["sweep".into(), s("research-report.toml"), "--vary".into(), "workload.tasks=5".into()])),
+        (
+            "sensitivity",
+            with(vec!["sensitivity".into(), s("research-report.toml"), "--range".into(), "agents.researcher.error_rate=0.02:0.10".into()]),
+        ),
+        ("horizon", with(vec!["horizon".into(), s("adoption-horizon.toml")])),
+    ]
+}
+
+#[test]
+fn every_simulating_command_refuses_a_seed_or_jobs_out_of_range_and_takes_the_largest() {
+    let t = tmp("flag_ranges");
+    for (name, args) in simulating_commands() {
+        for (flag, value, says) in [("--seed", "9223372036854775808", "0..=9223372036854775807"), ("--jobs", "100000", "at most 1024")] {
+            let a = orchsim(t.path()).args(&args).args([flag, value, "--out", name]).assert().code(2);
+            let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+            assert!(e.contains(flag) && e.contains(value) && e.contains(says), "{name} {flag} {value}: {e}");
+        }
+        assert!(!t.path().join(name).exists(), "{name}: nothing written");
+        // The largest seed runs, and the manifest records it as itself.
+        orchsim(t.path()).args(&args).args(["--seed", "9223372036854775807", "--out", name]).assert().success();
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join(name).join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(m["seed"].as_u64(), Some(i64::MAX as u64), "{name}");
+    }
+}
+
+#[test]
+fn every_simulating_command_accepts_1024_jobs() {
+    // Parsed by the binary's own parser, not run: 1024 threads on a small machine would
+    // cost far more than the check is worth.
+    use clap::Parser;
+    for (name, mut args) in simulating_commands() {
+        args.insert(0, "orchsim".into());
+        args.extend(["--jobs", "1024", "--seed", "9223372036854775807"].map(String::from));
+        let cli = orchsim::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (jobs, seed) = match cli.command {
+            Some(orchsim::cli::Command::Run(a)) => (a.output.jobs, a.scenario_flags.seed),
+            Some(orchsim::cli::Command::Sweep(a)) => (a.output.jobs, a.scenario_flags.seed),
+            Some(orchsim::cli::Command::Sensitivity(a)) => (a.output.jobs, a.scenario_flags.seed),
+            Some(orchsim::cli::Command::Horizon(a)) => (a.output.jobs, a.scenario_flags.seed),
+            other => panic!("{name}: parsed as {other:?}"),
+        };
+        assert_eq!((jobs, seed), (1024, Some(i64::MAX as u64)), "{name}");
+    }
+}
+
+#[test]
+fn every_flag_the_readme_lists_exists_under_its_command() {
+    use clap::CommandFactory;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("## Commands").expect("a Commands section");
+    let block = readme[start..].split("```").nth(1).expect("a synopsis block");
+    let cli = orchsim::cli::Cli::command();
+    let mut checked = 0;
+    let mut current: Option<&clap::Command> = None;
+    for line in block.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&"orchsim") {
+            // The command, and a nested subcommand (`calibrate pass-at-k`) if there is one.
+            let mut c = cli.find_subcommand(words[1]).unwrap_or_else(|| panic!("README lists unknown command: {line}"));
+            if let Some(sub) = words.get(2).and_then(|w| c.find_subcommand(w)) {
+                c = sub;
+            }
+            current = Some(c);
+        }
+        let Some(c) = current else { continue };
+        for w in &words {
+            let Some(flag) = w.trim_start_matches('[').strip_prefix("--") else { continue };
+            let flag = flag.split([' ', ']', '=']).next().unwrap();
+            assert!(
+                c.get_arguments().any(|a| a.get_long() == Some(flag)),
+                "README lists --{flag} for `{}`, which has no such flag",
+                c.get_name()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "the synopsis was read ({checked} flags)");
+}
+
+#[test]
+fn plot_and_audit_wait_their_turn_for_a_folder_in_use() {
+    let t = tmp("plot_lock");
+    run_small(t.path(), "o", &["--task-log"]);
+    let o = t.path().join("o");
+    let before = tree(&o);
+    {
+        // Another writer holds the folder (the lock run and sweep take).
+        let _held = orchsim::report::folder::lock(&o).unwrap();
+        for cmd in ["plot", "audit"] {
+            let a = orchsim(t.path()).args([cmd, "o"]).assert().code(1);
+            let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+            assert!(e.contains("in use by another orchsim process"), "{cmd}: {e}");
+            assert_eq!(tree(&o), before, "{cmd} wrote into a folder in use");
+        }
+    }
+    // Released: both work, and leave no lock file behind.
+    orchsim(t.path()).args(["plot", "o"]).assert().success();
+    assert!(o.join("charts/cost_per_result.png").is_file());
+    orchsim(t.path()).args(["audit", "o"]).assert().success();
+    assert!(o.join("audit.csv").is_file());
+    assert!(!t.path().join(".o.lock").exists());
 }
