@@ -113,7 +113,7 @@ pub fn lock(out: &Path) -> Result<Lock> {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(Error::Other(format!(
-                    "{}: in use by another orchsim process (lock {}); wait for it to finish, or choose another --out",
+                    "{}: in use by another orchsim process (lock {}); wait for it to finish (a run or sweep can also write elsewhere with --out)",
                     out.display(),
                     path.display()
                 )));
