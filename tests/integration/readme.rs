@@ -314,22 +314,23 @@ fn the_readme_quotes_the_code_review_sweep_as_it_is() {
 #[test]
 fn the_readme_quotes_the_research_report_sweep_as_it_is() {
     // The file's sweep (40 price multipliers x 100 replications) takes about two minutes
-    // in a debug build, so this runs its first 21 points, 1x to 21x, with the same
+    // in a debug build, so this runs its first 24 points, 1x to 24x, with the same
     // replications and seeds. It still pins the README's figures: every point runs the
     // same replication seeds whatever the grid, so each point's results are the full
-    // sweep's; both mean crossings (2.2x, 6.5x) lie between the same neighbouring points;
+    // sweep's; both mean crossings (2.2x, 6.6x) lie between the same neighbouring points;
     // and in the full sweep each replication's own crossing nearest the mean one lies
-    // below 21x (the highest at 20.7x when this was written), but for one replication
+    // below 24x (the highest between 21x and 22x since the analysts' rate became $79: a
+    // 1x-to-21x axis no longer resolves the voting interval), but for one replication
     // that never crosses the single agent's curve, which keeps that interval unresolved.
     // So breakeven.csv's rows for these two pairs are the full sweep's, digit for digit
-    // (compared once by hand). Should the crossings move past 21x, the interval or the
+    // (compared once by hand). Should the crossings move past 24x, the interval or the
     // crossing goes missing here and this test fails: widen the reduced axis then.
     let axis = "models.gpt-4o-2024-08-06.price_multiplier";
     let file: toml::Value = toml::from_str(&std::fs::read_to_string(root().join("scenarios/research-report.toml")).unwrap()).unwrap();
     assert_eq!(file["sweep"]["vary"][axis].as_str(), Some("1:40:40"), "the file's grid changed: redo the reduction below");
     let text = sweep_bullet("research-report.toml");
     let t = tmp("readme-research-report");
-    let out = sweep(t.path(), "research-report.toml", &["--vary", &format!("{axis}=1:21:21")]);
+    let out = sweep(t.path(), "research-report.toml", &["--vary", &format!("{axis}=1:24:24")]);
     for (words, other) in [("with voting at about ", "vote3"), ("with the single agent at about ", "single")] {
         let found = breakevens(&out, axis, other, "pipeline");
         assert_eq!(found.len(), 1, "pipeline vs {other}: one break-even: {found:?}");
