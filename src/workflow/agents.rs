@@ -222,6 +222,24 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Runs the world to its end; returns its results and its observer.
     pub(crate) fn run(mut self) -> (WorldResult, O) {
+        self.run_events();
+        self.admit_backlog();
+        let stopped = self.q.overrun().map(|(_, ev)| self.overrun_cause(ev));
+        self.charge_monthly_fee();
+        self.counters.events = self.q.events_processed();
+        let result = WorldResult {
+            ledger: self.ledger,
+            counters: self.counters,
+            row_names: self.rows,
+            task_rows: self.task_rows,
+            trail: None,
+            stopped,
+        };
+        (result, self.obs)
+    }
+
+    /// Processes events until none is left (or the time limit stops the queue).
+    fn run_events(&mut self) {
         self.next_spec = self.stream.next();
         if let Some(s) = self.next_spec {
             self.q.schedule(s.arrival, Ev::TaskArrived);
@@ -238,18 +256,6 @@ impl<'a, O: Observer> World<'a, O> {
                 Ev::EscalationFinished(t, g) => self.on_escalation_finished(t, g),
             }
         }
-        let stopped = self.q.overrun().map(|(_, ev)| self.overrun_cause(ev));
-        self.charge_monthly_fee();
-        self.counters.events = self.q.events_processed();
-        let result = WorldResult {
-            ledger: self.ledger,
-            counters: self.counters,
-            row_names: self.rows,
-            task_rows: self.task_rows,
-            trail: None,
-            stopped,
-        };
-        (result, self.obs)
     }
 
     /// The scenario field behind an event that would have fallen past the time limit.
@@ -291,6 +297,13 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(s) = self.next_spec {
             self.q.schedule(s.arrival, Ev::TaskArrived);
         }
+        if !self.defer_arrival(&spec) {
+            self.admit(spec);
+        }
+    }
+
+    /// Gives an arrived task a slot, counts and charges it, and issues its first calls.
+    fn admit(&mut self, spec: TaskSpec) {
         let class = &self.sc.workload.classes[spec.class];
         let bu = class.business_unit;
         let t = match self.free_tasks.pop() {
