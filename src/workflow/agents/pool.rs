@@ -5,17 +5,19 @@
 //!
 //! A backlog (a batch of 10^7 tasks arriving at once, or an overloaded pool) would
 //! otherwise hold a task slot and a call for every task waiting in a FIFO: hundreds of
-//! bytes each. When an arriving task's only call would join a FIFO that already holds
-//! [`DEFER_AFTER`] calls, it could not start before them anyway: the FIFO then takes an
-//! [`ARRIVAL`] entry (4 bytes) in its place, and the task is admitted (slot, call,
-//! draws, fees, counts) only when that entry reaches the head and a slot is free. The
-//! deferred tasks are replayed, in order, by a copy of the task stream taken when the
-//! backlog began; while any is waiting, every arrival is deferred, so the copy never
-//! skips one. Every draw is keyed by what it is about, the counts and charges are
-//! sums, and the call's wait is timed from its arrival, so the results are those of
-//! admitting each task at once. Deferral is used only where that is exact: without a
-//! trail (its lines would come in another order), for strategies that issue one call
-//! per arrival, on pools without rate limits (whose buckets refill at every dispatch).
+//! bytes each. When an arriving task's first calls would join a FIFO that already holds
+//! [`DEFER_AFTER`] calls, they could not start before those anyway: the FIFO then takes
+//! an [`ARRIVAL`] entry (4 bytes) in place of each, and the task is admitted (slot,
+//! calls, draws, fees, counts) only when its first entry reaches the head with a slot
+//! free, where its calls take its entries' places. The deferred tasks are replayed, in
+//! order, by a copy of the task stream taken when the backlog began; while any is
+//! waiting, every arrival is deferred, so the copy never skips one. Every draw is keyed
+//! by what it is about, the counts and charges are sums, a call's wait is timed from its
+//! arrival, and the pool dispatches at the same instants with the same calls at its
+//! head (rate-limit buckets included), so the results are those of admitting each task
+//! at once. Deferral is used where that holds: without a trail (its lines would come in
+//! another order), for strategies whose arrivals issue their calls to one pool (a
+//! per-task plan, or one first step, its replicas or its per-step plan).
 
 use std::collections::VecDeque;
 
@@ -93,9 +95,10 @@ pub(super) struct Pool {
     pub(super) binding: Limit,
     /// Deferred arrivals, once the pool has had one.
     backlog: Option<Backlog>,
-    /// While a deferred arrival is admitted: the FIFO position of its `ARRIVAL` entry,
-    /// which its call takes, and its arrival time (when the call joined the FIFO).
-    admitting: Option<(usize, SimTime)>,
+    /// While a deferred arrival is admitted: the FIFO position of its next `ARRIVAL`
+    /// entry, which its next call takes, the entries left, and its arrival time (when
+    /// its calls joined the FIFO).
+    admitting: Option<(usize, u32, SimTime)>,
 }
 
 /// A model's rate limits.
@@ -179,8 +182,11 @@ impl<O: Observer> World<'_, O> {
     /// deferred arrival being admitted takes its `ARRIVAL` entry's place instead.
     pub(super) fn enqueue(&mut self, m: usize, c: u32) {
         let pool = &mut self.pools[m];
-        if let Some((at, arrived)) = pool.admitting.take() {
+        if let Some((at, left, arrived)) = pool.admitting.take() {
             pool.waiting[at] = c;
+            if left > 1 {
+                pool.admitting = Some((at + 1, left - 1, arrived));
+            }
             self.calls[c as usize].enqueued = arrived;
             return;
         }
@@ -188,13 +194,13 @@ impl<O: Observer> World<'_, O> {
         self.dispatch(m);
     }
 
-    /// The pool that an arriving task's one and only first call goes to, if the
-    /// strategy issues exactly one call when a task arrives (a per-task plan, or a
-    /// single first step with one replica or planned per step).
-    fn arrival_pool(&self) -> Option<usize> {
+    /// The pool that an arriving task's first calls go to, and how many it issues, if
+    /// they all go to one pool (a per-task plan, or one first step: its replicas, or
+    /// its per-step plan).
+    fn arrival_pool(&self) -> Option<(usize, u32)> {
         let model = |agent: usize| self.sc.agents[agent].model;
         match &self.st.orchestrator {
-            Some(o) if !o.per_step => return Some(model(o.agent)),
+            Some(o) if !o.per_step => return Some((model(o.agent), 1)),
             _ => {}
         }
         let mut roots = (0..self.n).filter(|&s| self.preds[s] == 0);
@@ -203,22 +209,21 @@ impl<O: Observer> World<'_, O> {
             return None;
         }
         match &self.st.orchestrator {
-            Some(o) => Some(model(o.agent)),
-            None if self.st.steps[s].replicas == 1 => Some(model(self.st.steps[s].agent)),
-            None => None,
+            Some(o) => Some((model(o.agent), 1)),
+            None => Some((model(self.st.steps[s].agent), self.st.steps[s].replicas)),
         }
     }
 
-    /// Defers the arrival of `spec` (see the module's documentation) when its one call
+    /// Defers the arrival of `spec` (see the module's documentation) when its calls
     /// would only join the back of a long FIFO; `false` when the task must be admitted
     /// now.
     pub(super) fn defer_arrival(&mut self, spec: &TaskSpec) -> bool {
         if O::ENABLED {
             return false;
         }
-        let Some(m) = self.arrival_pool() else { return false };
+        let Some((m, calls)) = self.arrival_pool() else { return false };
         let pool = &mut self.pools[m];
-        if pool.backlog.is_none() && (pool.waiting.len() < DEFER_AFTER || pool.rate_limited()) {
+        if pool.backlog.is_none() && pool.waiting.len() < DEFER_AFTER {
             return false;
         }
         // The world has drawn the next task already: the copy of the stream goes on
@@ -230,16 +235,15 @@ impl<O: Observer> World<'_, O> {
             queued: 0,
         });
         backlog.queued += 1;
-        pool.waiting.push_back(ARRIVAL);
-        // As for a call joining the FIFO: dead calls at its head are dropped now. The
-        // FIFO was not empty, so its head is waiting for a slot (dispatch stops at a
-        // head that cannot start, and a freed slot is dispatched at once).
+        pool.waiting.extend(std::iter::repeat_n(ARRIVAL, calls as usize));
+        // As for calls joining the FIFO: the pool dispatches (drops dead calls at its
+        // head, and starts what the rate limits now admit).
         self.dispatch(m);
         true
     }
 
-    /// Admits the deferred arrival whose `ARRIVAL` entry is at position `at` of model
-    /// `m`'s FIFO (the next in the backlog's order): its call replaces the entry.
+    /// Admits the deferred arrival whose first `ARRIVAL` entry is at position `at` of
+    /// model `m`'s FIFO (the next in the backlog's order): its calls replace its entries.
     fn admit_deferred(&mut self, m: usize, at: usize) {
         let pool = &mut self.pools[m];
         let Some(backlog) = &mut pool.backlog else { unreachable!("an ARRIVAL entry without a backlog") };
@@ -247,9 +251,10 @@ impl<O: Observer> World<'_, O> {
         if backlog.queued == 0 {
             pool.backlog = None;
         }
-        pool.admitting = Some((at, spec.arrival));
+        let Some((_, calls)) = self.arrival_pool() else { unreachable!("a backlog of a strategy that cannot defer") };
+        self.pools[m].admitting = Some((at, calls, spec.arrival));
         self.admit(spec);
-        debug_assert!(self.pools[m].admitting.is_none(), "the arrival issued no call");
+        debug_assert!(self.pools[m].admitting.is_none(), "the arrival issued fewer calls than it has entries");
     }
 
     /// Admits every deferred arrival still waiting (a run stopped at the time limit),
@@ -272,7 +277,8 @@ impl<O: Observer> World<'_, O> {
             let now = self.q.now();
             let Some(&head) = self.pools[m].waiting.front() else { return };
             if head == ARRIVAL {
-                // A deferred arrival (never rate-limited) is admitted when it can start.
+                // A deferred arrival is admitted when a slot is free (as a waiting call
+                // would go on to the rate limits).
                 let pool = &self.pools[m];
                 if pool.in_flight >= pool.max {
                     return;
@@ -327,18 +333,22 @@ mod tests {
         crate::scenario::load(Some(&path), &sets).unwrap().scenario
     }
 
-    /// Runs strategy 0 of replication 0 with observer `obs` and returns the world after
-    /// its events with its results: the task and call slots it allocated are its peaks
-    /// (slots are reused, never freed).
+    /// Runs strategy 0 of replication 0 with observer `obs`; returns the task and call
+    /// slots it allocated (their peaks: slots are reused, never freed) and its results.
     fn run<O: Observer>(sc: &Scenario, obs: O) -> (usize, usize, WorldResult) {
-        let st = &sc.strategies[0];
-        let StrategyKind::Agents(a) = &st.kind else { panic!("an agents strategy") };
+        run_strategy(sc, 0, obs).expect("an agents strategy")
+    }
+
+    /// [`run`] for strategy `strategy`, if it is an agents strategy.
+    fn run_strategy<O: Observer>(sc: &Scenario, strategy: usize, obs: O) -> Option<(usize, usize, WorldResult)> {
+        let st = &sc.strategies[strategy];
+        let StrategyKind::Agents(a) = &st.kind else { return None };
         let draws = Draws::new(sc.seed, 0, &st.name);
         let opts = WorldOptions { task_log: true };
         let mut w = World::new(sc, &st.name, a, TaskStream::new(sc, 0), draws, opts, obs);
         w.run_events();
         let (tasks, calls) = (w.tasks.len(), w.calls.len());
-        (tasks, calls, w.run().0)
+        Some((tasks, calls, w.run().0))
     }
 
     /// Everything a world reports, as one comparable string (metrics to the bit).
@@ -394,5 +404,24 @@ mod tests {
         assert!(deferred.stopped.is_some(), "the run must stop at the time limit");
         assert_eq!(deferred.counters.tasks, 400);
         assert_eq!(fingerprint(&deferred), fingerprint(&eager));
+    }
+
+    /// Every agents strategy of two shipped scenarios as a batch: voting replicas (their
+    /// calls replace consecutive entries), plans, reviews and rework, and pools with
+    /// request and token rate limits (whose buckets are refilled at every dispatch): the
+    /// same results deferred as admitted on arrival, and fewer slots.
+    #[test]
+    fn deferred_batches_change_no_result_in_shipped_scenarios() {
+        let batch = ("workload.arrivals", "{ process = \"batch\" }");
+        for (file, tasks) in [("scenarios/research-report.toml", "1500"), ("scenarios/support-triage.toml", "1500")] {
+            let sc = load(file, &[("workload.tasks", tasks), batch]);
+            for s in 0..sc.strategies.len() {
+                let Some((slots, _, deferred)) = run_strategy(&sc, s, NoTrail) else { continue };
+                let (eager_slots, _, eager) = run_strategy(&sc, s, Vec::<(SimTime, Event<'static>)>::new()).unwrap();
+                let name = &sc.strategies[s].name;
+                assert_eq!(fingerprint(&deferred), fingerprint(&eager), "{file} {name}");
+                assert!(slots < eager_slots, "{file} {name}: {slots} slots deferred, {eager_slots} eager");
+            }
+        }
     }
 }
