@@ -55,14 +55,18 @@ impl SimTime {
 /// a whole number and the saturating cast is exact.
 #[inline(always)]
 pub fn round_to_u64(x: f64) -> u64 {
-    if x.is_nan() || x < 0.5 {
-        return 0;
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    if (0.5..TWO_52).contains(&x) {
+        // SAFETY: 0.5 <= x < 2^52, so the integer part of x fits an i64 (this is one
+        // truncating conversion instead of the checked, saturating `as`).
+        let whole = unsafe { x.to_int_unchecked::<i64>() };
+        (whole + i64::from(x - whole as f64 >= 0.5)) as u64
+    } else if x >= TWO_52 {
+        x as u64
+    } else {
+        // NaN, negative, or below one half.
+        0
     }
-    if x >= 4_503_599_627_370_496.0 {
-        return x as u64;
-    }
-    let whole = x as u64;
-    whole + u64::from(x - whole as f64 >= 0.5)
 }
 
 impl Add for SimTime {

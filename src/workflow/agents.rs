@@ -117,6 +117,9 @@ pub(crate) struct World<'a, O: Observer> {
     ancestors: Vec<u64>,
     rework_set: Vec<u64>,
     agent_salt: Vec<u64>,
+    /// The pool an arriving task's first calls go to and their number, when they all go
+    /// to one pool (arrivals can then be deferred, see [`pool`]).
+    first_calls: Option<(usize, u32)>,
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
@@ -184,6 +187,7 @@ impl<'a, O: Observer> World<'a, O> {
         let orch_key = step_hash.iter().map(|&k| mix64(orch ^ k)).chain([orch]).map(|k| draws.step(k)).collect();
         let step_key = step_hash.iter().map(|&k| draws.step(k)).collect();
         let pools = sc.models.iter().map(Pool::new).collect();
+        let first_calls = pool::first_calls(sc, st, &preds);
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         World {
             sc,
@@ -213,6 +217,7 @@ impl<'a, O: Observer> World<'a, O> {
             ancestors,
             rework_set,
             agent_salt: sc.agents.iter().map(|a| name_hash(&a.name)).collect(),
+            first_calls,
             orch_row,
             platform_row,
             escalation_row,

@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use super::super::{TaskSpec, TaskStream};
 use super::{Ev, World};
 use crate::engine::SimTime;
-use crate::model::Model;
+use crate::model::{AgentsStrategy, Model, Scenario};
 use crate::workflow::event::Observer;
 
 /// A FIFO entry that stands for the next deferred arrival of the pool's backlog.
@@ -177,6 +177,26 @@ impl Pool {
     }
 }
 
+/// The pool that an arriving task's first calls go to, and how many it issues, if they
+/// all go to one pool (a per-task plan, or one first step: its replicas, or its
+/// per-step plan). `preds[s]` are the predecessors of step `s` (bits).
+pub(super) fn first_calls(sc: &Scenario, st: &AgentsStrategy, preds: &[u64]) -> Option<(usize, u32)> {
+    let model = |agent: usize| sc.agents[agent].model;
+    match &st.orchestrator {
+        Some(o) if !o.per_step => return Some((model(o.agent), 1)),
+        _ => {}
+    }
+    let mut roots = (0..preds.len()).filter(|&s| preds[s] == 0);
+    let s = roots.next()?;
+    if roots.next().is_some() {
+        return None;
+    }
+    match &st.orchestrator {
+        Some(o) => Some((model(o.agent), 1)),
+        None => Some((model(st.steps[s].agent), st.steps[s].replicas)),
+    }
+}
+
 impl<O: Observer> World<'_, O> {
     /// Queues call `c` for a slot of model `m` and starts what can start; a call of a
     /// deferred arrival being admitted takes its `ARRIVAL` entry's place instead.
@@ -194,26 +214,6 @@ impl<O: Observer> World<'_, O> {
         self.dispatch(m);
     }
 
-    /// The pool that an arriving task's first calls go to, and how many it issues, if
-    /// they all go to one pool (a per-task plan, or one first step: its replicas, or
-    /// its per-step plan).
-    fn arrival_pool(&self) -> Option<(usize, u32)> {
-        let model = |agent: usize| self.sc.agents[agent].model;
-        match &self.st.orchestrator {
-            Some(o) if !o.per_step => return Some((model(o.agent), 1)),
-            _ => {}
-        }
-        let mut roots = (0..self.n).filter(|&s| self.preds[s] == 0);
-        let s = roots.next()?;
-        if roots.next().is_some() {
-            return None;
-        }
-        match &self.st.orchestrator {
-            Some(o) => Some((model(o.agent), 1)),
-            None => Some((model(self.st.steps[s].agent), self.st.steps[s].replicas)),
-        }
-    }
-
     /// Defers the arrival of `spec` (see the module's documentation) when its calls
     /// would only join the back of a long FIFO; `false` when the task must be admitted
     /// now.
@@ -221,7 +221,7 @@ impl<O: Observer> World<'_, O> {
         if O::ENABLED {
             return false;
         }
-        let Some((m, calls)) = self.arrival_pool() else { return false };
+        let Some((m, calls)) = self.first_calls else { return false };
         let pool = &mut self.pools[m];
         if pool.backlog.is_none() && pool.waiting.len() < DEFER_AFTER {
             return false;
@@ -251,7 +251,7 @@ impl<O: Observer> World<'_, O> {
         if backlog.queued == 0 {
             pool.backlog = None;
         }
-        let Some((_, calls)) = self.arrival_pool() else { unreachable!("a backlog of a strategy that cannot defer") };
+        let Some((_, calls)) = self.first_calls else { unreachable!("a backlog of a strategy that cannot defer") };
         self.pools[m].admitting = Some((at, calls, spec.arrival));
         self.admit(spec);
         debug_assert!(self.pools[m].admitting.is_none(), "the arrival issued fewer calls than it has entries");
