@@ -24,6 +24,14 @@ pub enum Source {
         pass_at: Vec<String>,
     },
     /// A scenario fitted to recorded traces (OTLP JSON, OpenTelemetry SDK spans, Langfuse).
+    ///
+    /// Each agent's invocations (its calls inside the span that names it) are fitted as an
+    /// agent loop: turns, first-turn input beyond the cached system prompt, growth per turn
+    /// beyond the previous answer, tool time between turns, output and reasoning tokens.
+    /// Invocations of one agent that overlap in time are a vote's replicas; a last step
+    /// that runs again in a trace is a reviewer sending work back; a failed call followed
+    /// by another is a retry. Every fit's comment gives its sample size and KS distance.
+    /// Tool fees are not in traces and are not fitted. See the README, "Traces".
     Traces {
         /// Trace files.
         #[arg(required = true)]

@@ -117,6 +117,35 @@ pub struct ToolCalls {
     pub web_search: bool,
 }
 
+/// How many turns an agent loop wants on a call.
+#[derive(Clone, Debug)]
+pub enum Turns {
+    /// A distribution, rounded to the nearest whole turn, at least one.
+    Dist(Dist),
+    /// After each turn the agent stops with this probability: geometric on 1, 2, ...
+    /// with mean `1 / p`.
+    StopProbability(f64),
+}
+
+/// An agent that runs as a loop: each turn is one model call whose prompt is the
+/// previous turn's prompt, plus its output, plus a tool result; the prefix the
+/// previous turn sent is read from the prompt cache while it lives. A loop of one
+/// turn is a plain call.
+#[derive(Clone, Debug)]
+pub struct AgentLoop {
+    /// Turns the agent wants on a call (drawn once per call).
+    pub turns: Turns,
+    /// A call that wants more turns stops after this many and fails its task.
+    pub max_turns: u32,
+    /// A call whose turns have cost this much stops before its next turn and fails its
+    /// task (`None`: no budget).
+    pub max_cost_usd: Option<Usd>,
+    /// Tokens of the tool result that each turn after the first adds to the prompt.
+    pub tool_result_tokens: Dist,
+    /// Seconds between a turn's end and the next turn's request (the tool running).
+    pub tool_time_s: Dist,
+}
+
 /// A reviewer's detection characteristics.
 #[derive(Clone, Copy, Debug)]
 pub struct Review {
@@ -156,6 +185,9 @@ pub struct Agent {
     pub service_tier: ServiceTier,
     /// Reasoning tokens per call (billed as reasoning, generated at output speed).
     pub reasoning_tokens: Dist,
+    /// The agent's loop, if it runs as one (`[agents.NAME.loop]`); `None`: one call
+    /// per step.
+    pub agent_loop: Option<AgentLoop>,
 }
 
 /// How tasks arrive.

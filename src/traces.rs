@@ -79,6 +79,10 @@ pub struct Call {
     pub span_id: String,
     /// Parent span id, empty for a root.
     pub parent_span_id: String,
+    /// The span id of the nearest enclosing span that names an agent (its `invoke_agent`
+    /// span, or Langfuse's AGENT observation): the calls of one run of an agent share it.
+    /// Empty when no enclosing span names one.
+    pub invocation: String,
     /// `gen_ai.agent.name` of the span or its nearest ancestor that has one (Langfuse:
     /// also the name of the nearest AGENT observation); empty when none has.
     pub agent: String,
@@ -281,6 +285,7 @@ pub fn load(paths: &[PathBuf]) -> Result<TraceSet> {
         }
     }
     let agent_of = |s| ancestors(&index, s).find_map(|a| a.agent.clone()).unwrap_or_default();
+    let invocation_of = |s| ancestors(&index, s).skip(1).find(|a| a.agent.is_some()).map(|a| a.span_id.clone()).unwrap_or_default();
     let mut calls: Vec<Call> = spans
         .iter()
         .filter(|(_, s)| !wrappers.contains_key(&(s.trace_id.as_str(), s.span_id.as_str())))
@@ -292,6 +297,7 @@ pub fn load(paths: &[PathBuf]) -> Result<TraceSet> {
                 trace_id: s.trace_id.clone(),
                 span_id: s.span_id.clone(),
                 parent_span_id: s.parent.clone(),
+                invocation: invocation_of(s),
                 agent: agent_of(s),
                 model: c.model.clone(),
                 start_ns: s.start_ns,

@@ -4,12 +4,14 @@
 //! usage; it returns the bill in parts (input, cache read, cache write, output, reasoning,
 //! search, request fee) that add up exactly to [`BillParts::total`]. The rules:
 //!
-//! - **Prompt cache.** The cacheable prefix (the agent's system prompt) is billed as the
-//!   [`cache::PromptCache`] decided: a hit at the cache-read price; a write at the
-//!   cache-write price where the map has one (the 1-hour price for 1-hour writes), else at
-//!   the input price; uncached at the input price. Fresh input is never cached. Cached
-//!   tokens are billed once: a provider's `prompt_tokens` that include them must be split
-//!   first ([`CallUsage::from_openai_usage`]).
+//! - **Prompt cache.** The cacheable prefix (the agent's system prompt, or in a later
+//!   turn of an agent loop the conversation so far) is billed as the cache decided: a hit
+//!   at the cache-read price; a write at the cache-write price where the map has one (the
+//!   1-hour price for 1-hour writes), else at the input price; uncached at the input
+//!   price. Fresh input is plain input, except in an agent loop, which writes each turn's
+//!   new tokens to the cache for the next turn to read ([`CallUsage::fresh_cache`]: billed
+//!   like a prefix write). Cached tokens are billed once: a provider's `prompt_tokens`
+//!   that include them must be split first ([`CallUsage::from_openai_usage`]).
 //! - **Long-context bands.** When the prompt, cached tokens included, holds more tokens than
 //!   a band's threshold (`*_above_200k_tokens`), the whole request — every input, cache and
 //!   output token — is priced at that band, not only the tokens past the threshold.
@@ -27,9 +29,9 @@ use std::fmt;
 
 pub use cache::{CacheMode, CacheRule, CacheUse, PromptCache};
 
-use super::money::Usd;
+use super::money::{PricePerMtok, Usd};
 use crate::engine::SimTime;
-use crate::model::pricing::{Pricing, ServiceTier};
+use crate::model::pricing::{Pricing, Rates, ServiceTier};
 use crate::model::{Agent, Model};
 
 /// What one call consumed.
@@ -42,6 +44,10 @@ pub struct CallUsage {
     pub prefix: u64,
     /// How the prefix is billed.
     pub prefix_cache: CacheUse,
+    /// How the fresh input is billed: [`CacheUse::Uncached`] (plain input) except in an
+    /// agent loop, whose turns write their new tokens to the cache
+    /// ([`CacheUse::Write`] or [`CacheUse::Write1h`]). A hit is not meaningful here.
+    pub fresh_cache: CacheUse,
     /// Visible output tokens.
     pub output: u64,
     /// Reasoning tokens (not included in `output`).
@@ -53,7 +59,15 @@ pub struct CallUsage {
 impl CallUsage {
     /// Input and output only, nothing cached.
     pub fn plain(input: u64, output: u64) -> CallUsage {
-        CallUsage { fresh_input: input, prefix: 0, prefix_cache: CacheUse::Uncached, output, reasoning: 0, search_queries: 0 }
+        CallUsage {
+            fresh_input: input,
+            prefix: 0,
+            prefix_cache: CacheUse::Uncached,
+            fresh_cache: CacheUse::Uncached,
+            output,
+            reasoning: 0,
+            search_queries: 0,
+        }
     }
 
     /// From an OpenAI-style usage record, where `prompt_tokens` includes the cached tokens
@@ -63,6 +77,7 @@ impl CallUsage {
             fresh_input: prompt_tokens.saturating_sub(cached_tokens),
             prefix: cached_tokens,
             prefix_cache: if cached_tokens > 0 { CacheUse::Hit } else { CacheUse::Uncached },
+            fresh_cache: CacheUse::Uncached,
             output: completion_tokens.saturating_sub(reasoning_tokens),
             reasoning: reasoning_tokens,
             search_queries: 0,
@@ -174,26 +189,44 @@ pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsa
         tier,
         offered: pricing.offered(),
     })?;
-    let mut b = BillParts { input: rates.input.cost(u.fresh_input), ..BillParts::default() };
-    match u.prefix_cache {
-        CacheUse::Uncached => b.input += rates.input.cost(u.prefix),
-        CacheUse::Hit => b.cache_read = rates.cache_read_or_input().cost(u.prefix),
-        CacheUse::Write => match rates.cache_write {
-            Some(w) => b.cache_write = w.cost(u.prefix),
-            None => b.input += rates.input.cost(u.prefix),
-        },
-        // A tier without the 1-hour price of a model that has one: that tier's input price.
-        CacheUse::Write1h => match (rates.cache_write_1h, pricing.base().cache_write_1h) {
-            (Some(w), _) => b.cache_write = w.cost(u.prefix),
-            (None, Some(_)) => b.input += rates.input.cost(u.prefix),
-            (None, None) => return Err(BillError::NoOneHourWrite { model: name.to_string() }),
-        },
-    }
+    let mut b = BillParts::default();
+    add_input(&mut b, name, pricing, rates, u.prefix, u.prefix_cache)?;
+    // Fresh input is plain input unless a loop's turn writes it (a "hit" is not meaningful).
+    let fresh_cache = if u.fresh_cache == CacheUse::Hit { CacheUse::Uncached } else { u.fresh_cache };
+    add_input(&mut b, name, pricing, rates, u.fresh_input, fresh_cache)?;
     b.output = rates.output.cost(u.output);
     b.reasoning = rates.reasoning_or_output().cost(u.reasoning);
     b.search = Usd(pricing.search_per_query.unwrap_or_default().0 * u.search_queries as i128);
     b.request = pricing.per_request;
     Ok(b)
+}
+
+/// Adds `tokens` of input billed as `how` to the bill `b` (see the module doc).
+fn add_input(b: &mut BillParts, name: &str, pricing: &Pricing, rates: &Rates, tokens: u64, how: CacheUse) -> Result<(), BillError> {
+    let cost = input_rate(pricing, rates, how).ok_or_else(|| BillError::NoOneHourWrite { model: name.to_string() })?.cost(tokens);
+    match how {
+        CacheUse::Hit => b.cache_read += cost,
+        CacheUse::Write if rates.cache_write.is_some() => b.cache_write += cost,
+        CacheUse::Write1h if rates.cache_write_1h.is_some() => b.cache_write += cost,
+        // No write premium at this tier (or none at all): plain input.
+        _ => b.input += cost,
+    }
+    Ok(())
+}
+
+/// The price per million tokens of input billed as `how` (see [`add_input`]); `None` for
+/// a 1-hour write on a model without that price.
+pub fn input_rate(pricing: &Pricing, rates: &Rates, how: CacheUse) -> Option<PricePerMtok> {
+    Some(match how {
+        CacheUse::Uncached => rates.input,
+        CacheUse::Hit => rates.cache_read_or_input(),
+        CacheUse::Write => rates.cache_write.unwrap_or(rates.input),
+        CacheUse::Write1h => match (rates.cache_write_1h, pricing.base().cache_write_1h) {
+            (Some(w), _) => w,
+            (None, Some(_)) => rates.input,
+            (None, None) => return None,
+        },
+    })
 }
 
 /// One call as the event loop sees it: who calls which model, when, with what tokens.
@@ -261,6 +294,7 @@ impl Biller {
             fresh_input: c.fresh_input,
             prefix,
             prefix_cache: cache_use,
+            fresh_cache: CacheUse::Uncached,
             output: c.output,
             reasoning: c.reasoning,
             search_queries: c.search_queries,

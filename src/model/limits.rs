@@ -19,10 +19,12 @@
 //! * prices, fees and rates are at most [`MAX_USD_PER_MTOK`], [`MAX_FEE_USD`],
 //!   [`MAX_USD_PER_HOUR`], [`MAX_USD_PER_MONTH`], [`MAX_VALUE_USD`];
 //! * counts are at most [`MAX_TASKS`], [`MAX_STEPS`], [`MAX_REPLICAS`],
-//!   [`MAX_ATTEMPTS`], [`MAX_REWORK`], [`MAX_TEAM_SIZE`].
+//!   [`MAX_ATTEMPTS`], [`MAX_REWORK`], [`MAX_TURNS`], [`MAX_TEAM_SIZE`];
+//! * an agent loop's prompt is at most [`MAX_TOKENS`]: a turn whose prompt would be
+//!   longer stops the loop (the largest context window is full).
 //!
 //! A task's attempts are then at most
-//! `A = 2 × max_attempts × (1 + Σ max_rework) × Σ replicas` (a rework, limited per
+//! `A = 2 × max_attempts × max_turns × (1 + Σ max_rework) × Σ replicas` (a rework, limited per
 //! reviewer, reruns at most every step; an orchestrator adds at most one call per step
 //! execution and one per task), and an attempt's tokens at most
 //! `T = system prompt + input + handoff + tool calls × tokens per call + Σ replicas ×
@@ -78,6 +80,10 @@ pub(crate) const MAX_STEPS: usize = 63;
 pub(crate) const MAX_REPLICAS: u64 = 1_000;
 /// Attempts of a call (the first included).
 pub(crate) const MAX_ATTEMPTS: u64 = 10_000;
+/// Turns of an agent loop's call (`max_turns`).
+pub(crate) const MAX_TURNS: u64 = 10_000;
+/// Turns of an agent loop's call when its scenario sets no `max_turns`.
+pub(crate) const DEFAULT_MAX_TURNS: u64 = 100;
 /// Reworks a reviewer may send back per task.
 pub(crate) const MAX_REWORK: u64 = 1_000;
 /// Growth factor of retry backoff.

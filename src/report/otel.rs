@@ -9,16 +9,23 @@
 //! `orchsim.strategy`. Each task of an agents strategy is one trace:
 //!
 //! - a root span `invoke_agent <strategy>` from the task's arrival to its outcome;
-//! - under it, an `invoke_agent <agent>` span per run of a step (a step that a
-//!   reviewer sends back runs again, as a new span), from its first attempt's start to
-//!   the step's completion, verdict or failure;
-//! - under that, a `chat <model>` span per attempt, from taking the model's slot to
-//!   its end, with `gen_ai.request.model`, `gen_ai.agent.name`,
-//!   `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` (the billed tokens;
-//!   none on a transient error, which billed nothing and, like a failed API call in a
-//!   recorded trace, returns no usage), `gen_ai.usage.cost` (exact decimal dollars, the
-//!   attempt's cost before platform fees) and status OK, or ERROR with `error.type`
-//!   `transient_error` or `timeout`.
+//! - under it, an `invoke_agent <agent>` span per run of a step and replica (a step that
+//!   a reviewer sends back runs again, as a new span; each copy of a voting step is an
+//!   invocation of its own, `orchsim.replica`), from its first attempt's start to the
+//!   step's completion, verdict or failure;
+//! - under that, a `chat <model>` span per attempt (an agent loop's turns, `orchsim.turn`,
+//!   and their retries, `orchsim.attempt`), from taking the model's slot to its end,
+//!   with `gen_ai.request.model`, `gen_ai.agent.name`, and the billed usage:
+//!   `gen_ai.usage.input_tokens` (cached tokens included), of them
+//!   `gen_ai.usage.cache_read.input_tokens` and `gen_ai.usage.cache_creation.input_tokens`,
+//!   `gen_ai.usage.output_tokens` (reasoning included), of them
+//!   `gen_ai.usage.reasoning.output_tokens` (none on a transient error, which billed
+//!   nothing and, like a failed API call in a recorded trace, returns no usage);
+//!   `gen_ai.usage.cost` (exact decimal dollars: the model's bill of the attempt,
+//!   web-search query fees included), and where the attempt called tools
+//!   `orchsim.tool_calls` and `orchsim.tool_cost_usd` (their fees: an attempt costs
+//!   the two costs together, before platform fees); status OK, or ERROR with
+//!   `error.type` `transient_error` or `timeout`.
 //!
 //! Human strategies make no LLM calls and export nothing; escalations to people are not
 //! exported either. Times are unix nanoseconds (strings) from a fixed epoch,
@@ -26,12 +33,8 @@
 //! `<replication+1><strategy number+1><task+1>` in hex (8, 8 and 16 digits), span ids count
 //! from 1 within a trace in creation order. The export is a function of the trail and
 //! the scenario only: the same run gives the same bytes.
-//!
-//! Replicas of a step (voting) start attempts with the same number; their ends are
-//! matched to starts first-in first-out, so the tokens of each chat span are exact but
-//! which of two parallel replicas' durations it carries may be swapped.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -65,10 +68,10 @@ enum Attr {
 #[derive(Default)]
 struct TaskTrace {
     spans: Vec<SpanRec>,
-    /// Open step runs: step id -> index in `spans`.
-    open_steps: HashMap<String, usize>,
-    /// Started attempts not yet ended: (step, agent, attempt) -> indices in `spans`.
-    running: HashMap<(String, String, u32), VecDeque<usize>>,
+    /// Open step runs: (step id, replica) -> index in `spans`.
+    open_steps: BTreeMap<(String, u32), usize>,
+    /// Started attempts not yet ended: (step, replica, turn, attempt) -> index in `spans`.
+    running: HashMap<(String, u32, u32, u32), usize>,
 }
 
 impl TaskTrace {
@@ -136,18 +139,19 @@ fn apply(w: &mut World, model_of: &HashMap<&str, &str>, t: f64, event: Event<'st
             ];
             tr.push(0, format!("invoke_agent {}", w.strategy), at, attrs);
         }
-        Event::AttemptStarted { task, step, agent, attempt, .. } => {
+        Event::AttemptStarted { task, step, agent, replica, turn, attempt, .. } => {
             let tr = w.tasks.entry(task).or_default();
-            let step_ix = match tr.open_steps.get(step.as_ref()) {
+            let step_ix = match tr.open_steps.get(&(step.to_string(), replica)) {
                 Some(ix) => *ix,
                 None => {
                     let attrs = vec![
                         ("gen_ai.operation.name", Attr::Str("invoke_agent".into())),
                         ("gen_ai.agent.name", Attr::Str(agent.to_string())),
                         ("orchsim.step", Attr::Str(step.to_string())),
+                        ("orchsim.replica", Attr::Int(replica.into())),
                     ];
                     let ix = tr.push(1, format!("invoke_agent {agent}"), at, attrs);
-                    tr.open_steps.insert(step.to_string(), ix);
+                    tr.open_steps.insert((step.to_string(), replica), ix);
                     ix
                 }
             };
@@ -158,14 +162,31 @@ fn apply(w: &mut World, model_of: &HashMap<&str, &str>, t: f64, event: Event<'st
                 ("gen_ai.request.model", Attr::Str(model.clone())),
                 ("gen_ai.agent.name", Attr::Str(agent.to_string())),
                 ("orchsim.step", Attr::Str(step.to_string())),
+                ("orchsim.turn", Attr::Int(turn.into())),
                 ("orchsim.attempt", Attr::Int(attempt.into())),
             ];
             let ix = tr.push(parent, format!("chat {model}"), at, attrs);
-            tr.running.entry((step.into_owned(), agent.into_owned(), attempt)).or_default().push_back(ix);
+            tr.running.insert((step.into_owned(), replica, turn, attempt), ix);
         }
-        Event::AttemptEnded { task, step, agent, attempt, outcome, tokens_in, tokens_out, cost_usd, .. } => {
+        Event::AttemptEnded {
+            task,
+            step,
+            replica,
+            turn,
+            attempt,
+            outcome,
+            tokens_in,
+            tokens_out,
+            cache_read_in,
+            cache_write_in,
+            reasoning_out,
+            tool_calls,
+            tool_cost_usd,
+            cost_usd,
+            ..
+        } => {
             let tr = w.tasks.entry(task).or_default();
-            let Some(ix) = tr.running.get_mut(&(step.into_owned(), agent.into_owned(), attempt)).and_then(VecDeque::pop_front) else {
+            let Some(ix) = tr.running.remove(&(step.into_owned(), replica, turn, attempt)) else {
                 return;
             };
             let s = &mut tr.spans[ix];
@@ -174,9 +195,17 @@ fn apply(w: &mut World, model_of: &HashMap<&str, &str>, t: f64, event: Event<'st
             // billed nothing), as in recorded traces.
             if outcome != AttemptEnd::TransientError {
                 s.attrs.push(("gen_ai.usage.input_tokens", Attr::Int(tokens_in)));
+                s.attrs.push(("gen_ai.usage.cache_read.input_tokens", Attr::Int(cache_read_in)));
+                s.attrs.push(("gen_ai.usage.cache_creation.input_tokens", Attr::Int(cache_write_in)));
                 s.attrs.push(("gen_ai.usage.output_tokens", Attr::Int(tokens_out)));
+                s.attrs.push(("gen_ai.usage.reasoning.output_tokens", Attr::Int(reasoning_out)));
             }
-            s.attrs.push(("gen_ai.usage.cost", Attr::Str(usd_text(cost_usd))));
+            // The model's bill; the tools' own fees are the tools', as in recorded traces.
+            s.attrs.push(("gen_ai.usage.cost", Attr::Str(usd_text(cost_usd - tool_cost_usd))));
+            if tool_calls > 0 {
+                s.attrs.push(("orchsim.tool_calls", Attr::Int(tool_calls)));
+                s.attrs.push(("orchsim.tool_cost_usd", Attr::Str(usd_text(tool_cost_usd))));
+            }
             s.status = Some(match outcome {
                 AttemptEnd::Success => None,
                 AttemptEnd::TransientError => Some("transient_error"),
@@ -188,8 +217,13 @@ fn apply(w: &mut World, model_of: &HashMap<&str, &str>, t: f64, event: Event<'st
         }
         Event::StepCompleted { task, step, .. } | Event::Reviewed { task, step, .. } | Event::StepFailed { task, step, .. } => {
             let tr = w.tasks.entry(task).or_default();
-            if let Some(ix) = tr.open_steps.remove(step.as_ref()) {
-                tr.spans[ix].end_ns = at;
+            // Every replica's run of the step ends with it.
+            let runs: Vec<(String, u32)> =
+                tr.open_steps.range((step.to_string(), 0)..=(step.to_string(), u32::MAX)).map(|(k, _)| k.clone()).collect();
+            for k in runs {
+                if let Some(ix) = tr.open_steps.remove(&k) {
+                    tr.spans[ix].end_ns = at;
+                }
             }
         }
         Event::TaskFinished { task, outcome, .. } => {

@@ -1,13 +1,23 @@
 //! A scenario fitted to recorded traces (issue 14, part 3): agents by `gen_ai.agent.name`
-//! (else the model), and per agent its calls per trace, first-call input, input growth
-//! per call, output and reasoning tokens, tool time between calls, and per model the
-//! first-token time and speed from call durations.
+//! (else the model), each an agent loop (`[agents.NAME.loop]`) when it makes more than
+//! one call per invocation, and per model the error rate, first-token time and speed.
 //!
-//! Until steps can loop (issue 14, part 1), an agent's calls in a trace become one call
-//! with tool calls: `tool_calls.count` is the calls per trace minus one,
-//! `tool_calls.tokens_per_call` the input growth per call, `tool_calls.latency_s` the
-//! gap between calls. That keeps the tokens of the last call and the time, not the
-//! re-sent context of every call: a recorded loop costs more than the fitted step.
+//! **Invocations.** An agent's calls inside one span that names it (its `invoke_agent`
+//! span) are one invocation: one run of its loop. Invocations of one agent that overlap
+//! in time in a trace are copies of a voting step (`replicas`, `merge = "vote"`).
+//!
+//! **Per agent.** Its turns are an invocation's answered calls (status not error, with
+//! usage); a call with status error is a failed attempt that is retried. From them:
+//! - `loop.turns`: turns per invocation;
+//! - `system_prompt_tokens`: the median of the first turn's cached input (the prefix a
+//!   plain call reads from the cache), and `input_tokens` the rest of the first turn's
+//!   prompt;
+//! - `loop.tool_result_tokens`: each later turn's input minus the previous turn's input
+//!   and visible output (the loop's growth that is not the answer re-sent);
+//! - `loop.tool_time_s`: the time from a turn's end to the next call's start;
+//! - `output_tokens` and `reasoning_tokens` per turn.
+//!
+//! Steps follow the median rank of each agent's first act in a trace.
 //!
 //! Token distributions are lognormal (fitted by maximum likelihood on the logarithms)
 //! unless a one-sample Kolmogorov-Smirnov test rejects it at 5% (D above 1.36/sqrt(n));
@@ -21,8 +31,9 @@ use std::path::{Path, PathBuf};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::prices::PriceBook;
-use super::{Call, SpanStatus, TraceSet};
+use super::{Call, RecordedUsage, SpanStatus, TraceSet};
 use crate::error::{Error, Result};
+use crate::model::limits;
 
 /// A fitted distribution of positive values.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,6 +141,93 @@ pub fn latency_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     (sxx > 0.0 && slope > 0.0).then(|| ((my - slope * mx).max(0.0), 1.0 / slope))
 }
 
+/// One agent's invocations, each its calls in time order: grouped by trace and
+/// enclosing agent span ([`Call::invocation`]).
+fn invocations<'a>(calls: &[&'a Call]) -> Vec<Vec<&'a Call>> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Call>> = BTreeMap::new();
+    for c in calls {
+        groups.entry((c.trace_id.as_str(), c.invocation.as_str())).or_default().push(c);
+    }
+    let mut groups: Vec<Vec<&Call>> = groups.into_values().collect();
+    for g in &mut groups {
+        g.sort_by_key(|c| (c.start_ns, c.span_id.clone()));
+    }
+    groups
+}
+
+/// A last step that sends work back: how often, to which step.
+struct Rework {
+    /// The step it sends work back to: the first whose runs grow with the last's.
+    target: String,
+    /// Its runs in all, the extra ones (reworks), the most extra in one trace, and the
+    /// traces it ran in.
+    reviews: u32,
+    reworks: u32,
+    most: u32,
+    traces: usize,
+}
+
+/// The rework of the last step of `order`, if it ran more than once in some trace.
+fn rework_of(order: &[(usize, String)], runs: &BTreeMap<&String, BTreeMap<&str, u32>>) -> Option<Rework> {
+    let (_, last) = order.last()?;
+    let mine = &runs[last];
+    let reviews: u32 = mine.values().sum();
+    let reworks: u32 = mine.values().map(|k| k - 1).sum();
+    if order.len() < 2 || reworks == 0 {
+        return None;
+    }
+    let again: Vec<&str> = mine.iter().filter(|(_, k)| **k > 1).map(|(t, _)| *t).collect();
+    let target = order[..order.len() - 1]
+        .iter()
+        .find(|(_, a)| again.iter().filter(|t| runs[a].get(**t).is_some_and(|k| *k > 1)).count() * 2 >= again.len())
+        .map_or_else(|| order[0].1.clone(), |(_, a)| a.clone());
+    Some(Rework { target, reviews, reworks, most: mine.values().max().copied().unwrap_or(1) - 1, traces: mine.len() })
+}
+
+/// The retry policy the calls show: the most attempts one answered call took (its
+/// failed calls before it in the invocation), and the median time from a failed call's
+/// end to the next call; `None` when no call failed.
+fn retries(invs: &BTreeMap<&String, Vec<Vec<&Call>>>) -> Option<(u32, f64)> {
+    let (mut most, mut waits) = (1u32, Vec::new());
+    for inv in invs.values().flatten() {
+        let mut run = 1u32;
+        for w in inv.windows(2) {
+            if w[0].status == SpanStatus::Error {
+                run += 1;
+                most = most.max(run);
+                if let Some(d) = w[0].duration_ns {
+                    waits.push(((w[1].start_ns - w[0].start_ns - d).max(0)) as f64 / 1e9);
+                }
+            } else {
+                run = 1;
+            }
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    (most > 1).then(|| (most, waits.get(waits.len() / 2).copied().unwrap_or(0.0)))
+}
+
+/// The copies of a voting step: in each trace, the invocations that overlap the first
+/// one in time; the median over traces.
+fn replicas(inv: &[Vec<&Call>]) -> u32 {
+    let mut per_trace: BTreeMap<&str, Vec<(i128, i128)>> = BTreeMap::new();
+    for v in inv {
+        let start = v.iter().map(|c| c.start_ns).min().unwrap_or(0);
+        let end = v.iter().map(|c| c.start_ns + c.duration_ns.unwrap_or(0)).max().unwrap_or(start);
+        per_trace.entry(v[0].trace_id.as_str()).or_default().push((start, end));
+    }
+    let mut counts: Vec<u32> = per_trace
+        .values_mut()
+        .map(|spans| {
+            spans.sort_unstable();
+            let first = spans[0];
+            spans.iter().filter(|(s, _)| *s < first.1.max(first.0 + 1)).count() as u32
+        })
+        .collect();
+    counts.sort_unstable();
+    counts.get(counts.len() / 2).copied().unwrap_or(1).max(1)
+}
+
 /// One agent's calls grouped by trace, in time order.
 fn by_trace<'a>(calls: &[&'a Call]) -> BTreeMap<&'a str, Vec<&'a Call>> {
     let mut m: BTreeMap<&str, Vec<&Call>> = BTreeMap::new();
@@ -233,10 +331,7 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
     let (first, last) = starts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
     let mut s = format!(
         "# Fitted by `orchsim calibrate traces` to {} traces ({} LLM calls with usage) in {} files.\n\
-         # Until steps can loop, an agent's calls in a trace are one call whose tool calls\n\
-         # stand for the later calls: the fitted step keeps the last call's tokens and the\n\
-         # time between calls, not the context every call re-sends (it costs less than the\n\
-         # recorded loop).\n\nname = \"calibrated\"\ndescription = \"Fitted to recorded traces\"\nseed = 1\nreplications = 10\n\n[workload]\ntasks = {}\n",
+         # Each agent's invocations are fitted as an agent loop (see `orchsim calibrate traces --help`).\n\nname = \"calibrated\"\ndescription = \"Fitted to recorded traces\"\nseed = 1\nreplications = 10\n\n[workload]\ntasks = {}\n",
         traces.len(),
         calls.len(),
         set.files,
@@ -263,12 +358,14 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
     }
     for (m, cs) in &by_model {
         let _ = write!(s, "\n[models.{}]\n", toml_key(m));
-        let errors = cs.iter().filter(|c| c.status == SpanStatus::Error).count();
+        // Every call counts here, those without usage too: a transient error returns none.
+        let tried: Vec<&Call> = set.calls.iter().filter(|c| model_of.get(&agent_of(c)).is_some_and(|x| x == m)).collect();
+        let errors = tried.iter().filter(|c| c.status == SpanStatus::Error).count();
         let _ = writeln!(
             s,
             "# {errors} of {} calls have status error.\nerror_rate = {}",
-            cs.len(),
-            num((errors as f64 / cs.len() as f64).min(0.99))
+            tried.len(),
+            num((errors as f64 / tried.len().max(1) as f64).min(0.99))
         );
         let points: Vec<(f64, f64)> =
             cs.iter().filter_map(|c| Some((c.usage?.output_tokens as f64, c.duration_ns? as f64 / 1e9))).collect();
@@ -294,70 +391,140 @@ pub fn scenario(set: &TraceSet, outcomes: Option<&BTreeMap<String, String>>, boo
         let wrong = scored.iter().filter(|x| x.as_str() != "correct").count();
         (wrong, scored.len())
     });
+    // Invocations hold every call, failed ones without usage too.
+    let mut tried: BTreeMap<String, Vec<&Call>> = BTreeMap::new();
+    for c in &set.calls {
+        tried.entry(agent_of(c)).or_default().push(c);
+    }
+    let invs: BTreeMap<&String, Vec<Vec<&Call>>> = order.iter().map(|(_, a)| (a, invocations(&tried[a]))).collect();
+    let replicas_of: BTreeMap<&String, u32> = invs.iter().map(|(a, inv)| (*a, replicas(inv))).collect();
+    // Runs of each agent per trace (its invocations over its copies): a last step that
+    // runs more than once in a trace sent the work back, as a reviewer does.
+    let runs: BTreeMap<&String, BTreeMap<&str, u32>> = invs
+        .iter()
+        .map(|(a, inv)| {
+            let mut per: BTreeMap<&str, u32> = BTreeMap::new();
+            for v in inv {
+                *per.entry(v[0].trace_id.as_str()).or_default() += 1;
+            }
+            let r = replicas_of[a];
+            (*a, per.into_iter().map(|(t, n)| (t, n.div_ceil(r))).collect())
+        })
+        .collect();
+    let rework = rework_of(&order, &runs);
+    let retry = retries(&invs);
     let last_agent = order.last().map(|(_, a)| a.clone()).unwrap_or_default();
+    // The scored share of wrong results goes on the last worker (not a reviewer).
+    let wrong_agent = match (&rework, order.len()) {
+        (Some(_), n) if n >= 2 => order[n - 2].1.clone(),
+        _ => last_agent.clone(),
+    };
     for (_, a) in &order {
-        let cs = &agents[a];
-        let per_trace = by_trace(cs);
-        let turns: Vec<f64> = per_trace.values().map(|v| v.len() as f64).collect();
-        let first_in: Vec<f64> = per_trace.values().filter_map(|v| v[0].usage.map(|u| u.input_tokens as f64)).collect();
-        let mut growth = Vec::new();
-        let mut gaps = Vec::new();
-        for v in per_trace.values() {
+        let inv = &invs[a];
+        let turns_of: Vec<Vec<&Call>> = inv
+            .iter()
+            .map(|v| v.iter().copied().filter(|c| c.status != SpanStatus::Error && c.usage.is_some()).collect::<Vec<&Call>>())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let turns: Vec<f64> = turns_of.iter().map(|v| v.len() as f64).collect();
+        let usage = |c: &Call| c.usage.unwrap_or_default();
+        let mut cached: Vec<u64> = turns_of.iter().map(|v| usage(v[0]).cached_tokens).collect();
+        cached.sort_unstable();
+        let system = cached.get(cached.len() / 2).copied().unwrap_or(0);
+        let first_in: Vec<f64> = turns_of.iter().map(|v| usage(v[0]).input_tokens.saturating_sub(system) as f64).collect();
+        let visible = |u: RecordedUsage| u.output_tokens - u.reasoning_tokens.min(u.output_tokens);
+        let (mut growth, mut gaps) = (Vec::new(), Vec::new());
+        for (v, all) in turns_of.iter().zip(inv.iter().filter(|v| v.iter().any(|c| c.status != SpanStatus::Error))) {
             for w in v.windows(2) {
-                if let (Some(a0), Some(a1)) = (w[0].usage, w[1].usage) {
-                    growth.push(a1.input_tokens.saturating_sub(a0.input_tokens) as f64);
-                }
-                if let Some(d) = w[0].duration_ns {
-                    gaps.push(((w[1].start_ns - w[0].start_ns - d).max(0)) as f64 / 1e9);
+                let (u0, u1) = (usage(w[0]), usage(w[1]));
+                growth.push(u1.input_tokens.saturating_sub(u0.input_tokens + visible(u0)) as f64);
+                // The tool's time: from a turn's end to the next call, whatever its status.
+                if let (Some(d), Some(next)) = (
+                    w[0].duration_ns,
+                    all.iter().find(|c| c.start_ns >= w[0].start_ns + w[0].duration_ns.unwrap_or(0) && c.span_id != w[0].span_id),
+                ) {
+                    gaps.push(((next.start_ns - w[0].start_ns - d).max(0)) as f64 / 1e9);
                 }
             }
         }
-        let output: Vec<f64> =
-            cs.iter().filter_map(|c| c.usage.map(|u| (u.output_tokens - u.reasoning_tokens.min(u.output_tokens)) as f64)).collect();
-        let reasoning: Vec<f64> = cs.iter().filter_map(|c| c.usage.map(|u| u.reasoning_tokens as f64)).collect();
+        let answered_calls: Vec<&Call> = turns_of.iter().flatten().copied().collect();
+        let output: Vec<f64> = answered_calls.iter().map(|c| visible(usage(c)) as f64).collect();
+        let reasoning: Vec<f64> = answered_calls.iter().map(|c| usage(c).reasoning_tokens as f64).collect();
         let _ = write!(
             s,
-            "\n[agents.{}]\n{}model = {}\nsystem_prompt_tokens = 0\n",
+            "\n[agents.{}]\n{}model = {}\n# system prompt: the median of the first turn's cached input tokens ({} invocations).\nsystem_prompt_tokens = {system}\n",
             toml_key(a),
             model_note.get(a).map_or("", String::as_str),
-            toml_key(&model_of[a])
+            toml_key(&model_of[a]),
+            turns_of.len()
         );
-        let mut put = |key: &str, what: &str, sample: &[f64]| {
+        let put = |s: &mut String, key: &str, what: &str, sample: &[f64]| {
             if let Some(f) = fit(sample) {
                 s.push_str(&f.comment(what));
                 let _ = writeln!(s, "{key} = {}", f.toml());
             }
         };
-        put("input_tokens", "first call's input tokens per trace", &first_in);
-        put("output_tokens", "visible output tokens per call", &output);
-        put("reasoning_tokens", "reasoning tokens per call", &reasoning);
-        let (tc, tg, tl) = (fit(&turns.iter().map(|t| t - 1.0).collect::<Vec<_>>()), fit(&growth), fit(&gaps));
-        if let (Some(tc), false) = (&tc, turns.iter().all(|t| *t == 1.0)) {
-            s.push_str(&tc.comment("calls per trace minus one (tool_calls.count)"));
-            let mut parts = vec![format!("count = {}", tc.toml())];
-            if let Some(g) = &tg {
-                s.push_str(&g.comment("input growth per call (tool_calls.tokens_per_call)"));
-                parts.push(format!("tokens_per_call = {}", g.toml()));
-            }
-            if let Some(l) = &tl {
-                s.push_str(&l.comment("seconds between calls (tool_calls.latency_s)"));
-                parts.push(format!("latency_s = {}", l.toml()));
-            }
-            let _ = writeln!(s, "tool_calls = {{ {} }}", parts.join(", "));
-        }
-        match (wrong_share, a == &last_agent) {
+        put(&mut s, "input_tokens", "first turn's input tokens beyond the system prompt", &first_in);
+        put(&mut s, "output_tokens", "visible output tokens per turn", &output);
+        put(&mut s, "reasoning_tokens", "reasoning tokens per turn", &reasoning);
+        match (wrong_share, a == &wrong_agent) {
             (Some((w, n)), true) if n > 0 => {
                 let _ = writeln!(
                     s,
-                    "# {w} of {n} scored traces are wrong or failed (--outcomes), all put on the last step's agent.\nerror_rate = {}",
+                    "# {w} of {n} scored traces are wrong or failed (--outcomes), all put on the last worker.\nerror_rate = {}",
                     num(w as f64 / n as f64)
                 );
             }
             _ => s.push_str("error_rate = 0\n"),
         }
+        if let (Some(r), true) = (&rework, a == &last_agent) {
+            let _ = writeln!(
+                s,
+                "# It ran {} times in {} traces: it sent the work back {} times, as a reviewer that flags at this rate\n\
+                 # whatever the work's quality (traces do not say which work was defective).\n\
+                 review = {{ recall = 0, false_positive_rate = {} }}",
+                r.reviews,
+                r.traces,
+                r.reworks,
+                num(r.reworks as f64 / r.reviews as f64)
+            );
+        }
+        if turns.iter().any(|t| *t > 1.0) {
+            let most: f64 = turns.iter().fold(0.0, |m: f64, t| m.max(*t));
+            let _ = writeln!(s, "[agents.{}.loop]", toml_key(a));
+            put(&mut s, "turns", "turns per invocation", &turns);
+            // Room above the longest recorded loop, so that the limit fails no task the
+            // recordings did not.
+            let _ = writeln!(
+                s,
+                "# The longest recorded loop has {most} turns.\nmax_turns = {}",
+                (2.0 * most).max(limits::DEFAULT_MAX_TURNS as f64).min(limits::MAX_TURNS as f64)
+            );
+            put(&mut s, "tool_result_tokens", "input growth per turn beyond the previous answer", &growth);
+            put(&mut s, "tool_time_s", "seconds from a turn's end to the next call", &gaps);
+        }
     }
-    s.push_str("\n[strategies.recorded]\nsteps = [");
-    s.push_str(&order.iter().map(|(_, a)| format!("{{ id = {}, agent = {} }}", toml_key(a), toml_key(a))).collect::<Vec<_>>().join(", "));
+    s.push_str("\n[strategies.recorded]\n");
+    if let Some((attempts, backoff)) = retry {
+        let _ = writeln!(
+            s,
+            "# The most attempts a recorded call took, and the median wait before a retry.\n\
+             retry = {{ max_attempts = {attempts}, backoff_base_s = {}, backoff_factor = 1 }}",
+            num(backoff)
+        );
+    }
+    s.push_str("steps = [");
+    let step = |a: &String| {
+        let mut t = format!("{{ id = {}, agent = {}", toml_key(a), toml_key(a));
+        if let Some(r) = replicas_of.get(a).copied().filter(|r| *r > 1) {
+            let _ = write!(t, ", replicas = {r}, merge = \"vote\"");
+        }
+        if let Some(r) = rework.as_ref().filter(|_| a == &last_agent) {
+            let _ = write!(t, ", reworks = {}, max_rework = {}", toml_key(&r.target), r.most);
+        }
+        t + " }"
+    };
+    s.push_str(&order.iter().map(|(_, a)| step(a)).collect::<Vec<_>>().join(", "));
     s.push_str("]\n");
     Ok(s)
 }

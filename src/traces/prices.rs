@@ -97,6 +97,7 @@ fn billed_usage(u: &RecordedUsage) -> Vec<CallUsage> {
         fresh_input,
         prefix,
         prefix_cache: if prefix == 0 { CacheUse::Uncached } else { prefix_cache },
+        fresh_cache: CacheUse::Uncached,
         output,
         reasoning,
         search_queries: 0,

@@ -66,6 +66,8 @@ enum Ev {
     AttemptEnded(u32),
     /// A backoff elapsed: the call asks for a model slot again.
     BackoffElapsed(u32),
+    /// An agent loop's tool finished: the call asks for a slot for its next turn.
+    TurnReady(u32),
     /// A model's rate-limit buckets may have refilled enough for its queue head.
     BucketsRefilled(u32),
     /// People finished an escalated task (task slot, generation).
@@ -253,7 +255,7 @@ impl<'a, O: Observer> World<'a, O> {
             match ev {
                 Ev::TaskArrived => self.on_task_arrived(),
                 Ev::AttemptEnded(c) => self.on_attempt_ended(c),
-                Ev::BackoffElapsed(c) => self.on_backoff_elapsed(c),
+                Ev::BackoffElapsed(c) | Ev::TurnReady(c) => self.on_backoff_elapsed(c),
                 Ev::BucketsRefilled(m) => {
                     self.pools[m as usize].wake_pending = false;
                     self.dispatch(m as usize);
@@ -278,6 +280,10 @@ impl<'a, O: Observer> World<'a, O> {
                 )
             }
             Ev::BackoffElapsed(_) => (format!("strategies.{strategy}.retry"), String::new(), "a retry's backoff would end"),
+            Ev::TurnReady(c) => {
+                let a = &self.sc.agents[self.calls[c as usize].agent as usize];
+                (format!("agents.{}.loop.tool_time_s", a.name), String::new(), "an agent loop's tool would finish")
+            }
             Ev::BucketsRefilled(m) => {
                 let (limit, m) = (self.pools[m as usize].binding, model(m as usize));
                 let value = match limit {

@@ -51,6 +51,12 @@ pub(crate) enum Draw {
     Reasoning = 14,
     /// The delay of a batch-tier attempt.
     BatchDelay = 15,
+    /// The turns an agent loop wants on a call (its first turn's turn-level key).
+    Turns = 16,
+    /// Tokens of the tool result a loop's turn adds (the turn's turn-level key).
+    ToolResult = 17,
+    /// The tool's time before a loop's turn (the turn's turn-level key).
+    ToolTime = 18,
 }
 
 /// Odd multiplier of a replica number in an attempt's key.

@@ -44,6 +44,18 @@ pub enum AttemptEnd {
     Timeout,
 }
 
+/// Why an agent loop stopped before the turns it wanted, in [`Event::LoopStopped`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopLimit {
+    /// It wanted more turns than `max_turns`.
+    MaxTurns,
+    /// Its turns had spent `max_cost_usd`.
+    MaxCostUsd,
+    /// Its next prompt would not fit the largest context window.
+    ContextWindow,
+}
+
 /// What kind of platform fee [`Event::PlatformFeeCharged`] records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,23 +77,64 @@ pub enum Event<'a> {
     /// A task arrived (both worlds), of class `class` for business unit `bu`.
     TaskArrived { task: u64, class: Cow<'a, str>, bu: Cow<'a, str> },
     /// Agents world: an attempt took a model slot after waiting `wait_s` seconds in the
-    /// model's queue (rate limits included). `attempt` counts from 1.
-    AttemptStarted { task: u64, step: Cow<'a, str>, agent: Cow<'a, str>, attempt: u32, wait_s: f64 },
+    /// model's queue (rate limits included). `replica` (written only when above 0)
+    /// numbers a voting step's copies from 0; `turn` (likewise) counts an agent loop's
+    /// turns from 0; `attempt` counts a turn's attempts from 1.
+    AttemptStarted {
+        task: u64,
+        step: Cow<'a, str>,
+        agent: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        replica: u32,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        turn: u32,
+        attempt: u32,
+        wait_s: f64,
+    },
     /// Agents world: an attempt ended. `stale` (written only when true): a success whose
     /// step a rework had already discarded, billed as waste. `tokens_in` and `tokens_out`
-    /// are the billed tokens, `cost_usd` everything the attempt cost before platform fees.
+    /// are the billed tokens, `cost_usd` everything the attempt cost before platform fees;
+    /// `replica` and `turn` as in `AttemptStarted`. Of them (each written only when above 0): `cache_read_in` input tokens read from
+    /// the prompt cache, `cache_write_in` written to it, `reasoning_out` reasoning tokens;
+    /// `tool_calls` the attempt's tool calls and `tool_cost_usd` their fees (part of
+    /// `cost_usd`; a web search's per-query fee is the model provider's, not in it).
     AttemptEnded {
         task: u64,
         step: Cow<'a, str>,
         agent: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        replica: u32,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        turn: u32,
         attempt: u32,
         outcome: AttemptEnd,
         #[serde(default, skip_serializing_if = "is_false")]
         stale: bool,
         tokens_in: u64,
         tokens_out: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cache_read_in: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cache_write_in: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reasoning_out: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        tool_calls: u64,
+        #[serde(default, skip_serializing_if = "is_zero", with = "usd_string")]
+        tool_cost_usd: Usd,
         #[serde(with = "usd_string")]
         cost_usd: Usd,
+    },
+    /// Agents world: an agent loop stopped at a limit after `turns` turns, having spent
+    /// `spent_usd`; the task fails.
+    LoopStopped {
+        task: u64,
+        step: Cow<'a, str>,
+        agent: Cow<'a, str>,
+        turns: u32,
+        limit: LoopLimit,
+        #[serde(with = "usd_string")]
+        spent_usd: Usd,
     },
     /// Agents world: a failed attempt will be retried after `backoff_s` seconds.
     RetryScheduled { task: u64, step: Cow<'a, str>, agent: Cow<'a, str>, attempt: u32, backoff_s: f64 },
@@ -155,6 +208,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
 /// Receives a world's events, in the order they happen, with the simulated time.
 pub trait Observer {
     /// `false` for an observer that ignores everything: the worlds then neither build
@@ -182,71 +239,11 @@ impl Observer for Vec<(SimTime, Event<'static>)> {
 }
 
 impl Event<'_> {
-    /// The same event, owning its strings.
+    /// The same event, owning its strings: read back from its JSON value (every event
+    /// reads back to itself, see the tests; times and amounts are finite and exact).
     pub fn to_owned_event(&self) -> Event<'static> {
-        fn o(s: &str) -> Cow<'static, str> {
-            Cow::Owned(s.to_string())
-        }
-        match self {
-            Event::TaskArrived { task, class, bu } => Event::TaskArrived { task: *task, class: o(class), bu: o(bu) },
-            Event::AttemptStarted { task, step, agent, attempt, wait_s } => {
-                Event::AttemptStarted { task: *task, step: o(step), agent: o(agent), attempt: *attempt, wait_s: *wait_s }
-            }
-            Event::AttemptEnded { task, step, agent, attempt, outcome, stale, tokens_in, tokens_out, cost_usd } => Event::AttemptEnded {
-                task: *task,
-                step: o(step),
-                agent: o(agent),
-                attempt: *attempt,
-                outcome: *outcome,
-                stale: *stale,
-                tokens_in: *tokens_in,
-                tokens_out: *tokens_out,
-                cost_usd: *cost_usd,
-            },
-            Event::RetryScheduled { task, step, agent, attempt, backoff_s } => {
-                Event::RetryScheduled { task: *task, step: o(step), agent: o(agent), attempt: *attempt, backoff_s: *backoff_s }
-            }
-            Event::StepFailed { task, step, agent, attempts } => {
-                Event::StepFailed { task: *task, step: o(step), agent: o(agent), attempts: *attempts }
-            }
-            Event::DefectIntroduced { task, step, agent, systematic } => {
-                Event::DefectIntroduced { task: *task, step: o(step), agent: o(agent), systematic: *systematic }
-            }
-            Event::StepCompleted { task, step, agent, defective, systematic } => {
-                Event::StepCompleted { task: *task, step: o(step), agent: o(agent), defective: *defective, systematic: *systematic }
-            }
-            Event::Reviewed { task, step, agent, flagged, defects_present } => {
-                Event::Reviewed { task: *task, step: o(step), agent: o(agent), flagged: *flagged, defects_present: *defects_present }
-            }
-            Event::ReworkRequested { task, step, agent, to, rework } => {
-                Event::ReworkRequested { task: *task, step: o(step), agent: o(agent), to: to.as_deref().map(o), rework: *rework }
-            }
-            Event::Escalated { task, step, agent, hours, cost_usd } => {
-                Event::Escalated { task: *task, step: o(step), agent: o(agent), hours: *hours, cost_usd: *cost_usd }
-            }
-            Event::EscalationFinished { task, correct } => Event::EscalationFinished { task: *task, correct: *correct },
-            Event::PlatformFeeCharged { task, bu, kind, cost_usd } => {
-                Event::PlatformFeeCharged { task: *task, bu: o(bu), kind: *kind, cost_usd: *cost_usd }
-            }
-            Event::WorkStarted { task, bu, step, agent, wait_s, hours, cost_usd } => Event::WorkStarted {
-                task: *task,
-                bu: o(bu),
-                step: o(step),
-                agent: o(agent),
-                wait_s: *wait_s,
-                hours: *hours,
-                cost_usd: *cost_usd,
-            },
-            Event::TaskFinished { task, bu, outcome, latency_s, task_cost_usd, root_cause, systematic } => Event::TaskFinished {
-                task: *task,
-                bu: o(bu),
-                outcome: *outcome,
-                latency_s: *latency_s,
-                task_cost_usd: *task_cost_usd,
-                root_cause: root_cause.as_deref().map(o),
-                systematic: *systematic,
-            },
-        }
+        let v = serde_json::to_value(self).expect("an event is plain data");
+        serde_json::from_value(v).expect("an event reads back from its own JSON")
     }
 }
 
@@ -331,22 +328,65 @@ mod tests {
 
     #[test]
     fn events_serialise_in_the_trail_format_written_by_hand() {
-        let e = Event::AttemptStarted { task: 7, step: "research".into(), agent: "r\"x".into(), attempt: 2, wait_s: 0.0 };
+        let e =
+            Event::AttemptStarted { task: 7, step: "research".into(), agent: "r\"x".into(), replica: 0, turn: 0, attempt: 2, wait_s: 0.0 };
         assert_eq!(json(&e), r#"{"event":"attempt_started","task":7,"step":"research","agent":"r\"x","attempt":2,"wait_s":0}"#);
         let e = Event::AttemptEnded {
             task: 1,
             step: "s".into(),
             agent: "a".into(),
+            replica: 0,
+            turn: 0,
             attempt: 1,
             outcome: AttemptEnd::Success,
             stale: true,
             tokens_in: 10,
             tokens_out: 3,
+            cache_read_in: 0,
+            cache_write_in: 0,
+            reasoning_out: 0,
+            tool_calls: 0,
+            tool_cost_usd: Usd::ZERO,
             cost_usd: Usd(12_500_000_000),
         };
         assert_eq!(
             json(&e),
             r#"{"event":"attempt_ended","task":1,"step":"s","agent":"a","attempt":1,"outcome":"success","stale":true,"tokens_in":10,"tokens_out":3,"cost_usd":"0.0125"}"#
+        );
+        // A loop's later turn, with cache and reasoning detail: written only when not 0.
+        let e = Event::AttemptEnded {
+            task: 1,
+            step: "s".into(),
+            agent: "a".into(),
+            replica: 1,
+            turn: 2,
+            attempt: 1,
+            outcome: AttemptEnd::Success,
+            stale: false,
+            tokens_in: 10,
+            tokens_out: 3,
+            cache_read_in: 6,
+            cache_write_in: 4,
+            reasoning_out: 1,
+            tool_calls: 2,
+            tool_cost_usd: Usd(1),
+            cost_usd: Usd(1),
+        };
+        assert_eq!(
+            json(&e),
+            r#"{"event":"attempt_ended","task":1,"step":"s","agent":"a","replica":1,"turn":2,"attempt":1,"outcome":"success","tokens_in":10,"tokens_out":3,"cache_read_in":6,"cache_write_in":4,"reasoning_out":1,"tool_calls":2,"tool_cost_usd":"0.000000000001","cost_usd":"0.000000000001"}"#
+        );
+        let e = Event::LoopStopped {
+            task: 3,
+            step: "s".into(),
+            agent: "a".into(),
+            turns: 40,
+            limit: LoopLimit::MaxCostUsd,
+            spent_usd: Usd(2_000_000_000_000),
+        };
+        assert_eq!(
+            json(&e),
+            r#"{"event":"loop_stopped","task":3,"step":"s","agent":"a","turns":40,"limit":"max_cost_usd","spent_usd":"2"}"#
         );
         let e = Event::PlatformFeeCharged { task: None, bu: "ops".into(), kind: Some(FeeKind::Monthly), cost_usd: Usd(-1) };
         assert_eq!(json(&e), r#"{"event":"platform_fee","task":null,"bu":"ops","kind":"monthly","cost_usd":"-0.000000000001"}"#);
@@ -375,12 +415,27 @@ mod tests {
                 task: 1,
                 step: "s".into(),
                 agent: "a".into(),
+                replica: 2,
+                turn: 5,
                 attempt: 3,
                 outcome: AttemptEnd::Timeout,
                 stale: false,
                 tokens_in: 1,
                 tokens_out: 0,
+                cache_read_in: 0,
+                cache_write_in: 1,
+                reasoning_out: 0,
+                tool_calls: 3,
+                tool_cost_usd: Usd(100),
                 cost_usd: Usd(123),
+            },
+            Event::LoopStopped {
+                task: 3,
+                step: "s".into(),
+                agent: "a".into(),
+                turns: 7,
+                limit: LoopLimit::ContextWindow,
+                spent_usd: Usd(9),
             },
             Event::WorkStarted {
                 task: 9,

@@ -11,6 +11,7 @@ mod crn;
 mod fuzz;
 mod horizon;
 mod inputs;
+mod loops;
 mod metrics;
 mod mutants_kill;
 mod otel;

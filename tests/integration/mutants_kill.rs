@@ -92,7 +92,15 @@ fn every_part_of_a_bill_by_hand() {
     let mut p = Pricing::flat(rates(1000));
     p.per_request = Usd(123);
     p.search_per_query = Some(Usd(1_000_000));
-    let u = CallUsage { fresh_input: 100, prefix: 40, prefix_cache: CacheUse::Hit, output: 30, reasoning: 20, search_queries: 3 };
+    let u = CallUsage {
+        fresh_input: 100,
+        prefix: 40,
+        prefix_cache: CacheUse::Hit,
+        fresh_cache: CacheUse::Uncached,
+        output: 30,
+        reasoning: 20,
+        search_queries: 3,
+    };
     let b = bill_priced("m", &p, ServiceTier::Standard, &u).unwrap();
     let want = BillParts {
         input: Usd(100 * 1000),
@@ -142,7 +150,15 @@ fn the_long_context_band_counts_cached_tokens() {
     let mut p = Pricing::flat(rates(1000));
     p.tiers.get_mut(&ServiceTier::Standard).unwrap().push(Band { above_tokens: 100, rates: rates(3000) });
     // 60 fresh + 40 cached = 100: not above the threshold.
-    let at = CallUsage { fresh_input: 60, prefix: 40, prefix_cache: CacheUse::Hit, output: 1, reasoning: 0, search_queries: 0 };
+    let at = CallUsage {
+        fresh_input: 60,
+        prefix: 40,
+        prefix_cache: CacheUse::Hit,
+        fresh_cache: CacheUse::Uncached,
+        output: 1,
+        reasoning: 0,
+        search_queries: 0,
+    };
     assert_eq!(at.prompt_tokens(), 100);
     assert_eq!(bill_priced("m", &p, ServiceTier::Standard, &at).unwrap().total(), Usd(60 * 1000 + 40 * 100 + 5000));
     // 61 + 40 = 101: the whole request at the band's prices.

@@ -95,6 +95,15 @@ fn the_export_reads_back_with_the_trails_attempts_and_agents_csv_totals() {
     assert!(transient > 0, "the run should have a transient error to check");
     assert_eq!(set.calls.iter().filter(|c| c.usage.is_none()).count(), transient);
     assert!(set.calls.iter().filter(|c| c.usage.is_none()).all(|c| c.status == traces::SpanStatus::Error));
+    // The tools' fees are on the chat spans beside the model's bill (orchsim.tool_cost_usd).
+    let mut tool_fees: HashMap<(String, String), i128> = HashMap::new();
+    for (_, sp) in spans(&otel) {
+        let a = attrs(&sp);
+        if let Some(v) = a.get("orchsim.tool_cost_usd") {
+            tool_fees.insert((sp["traceId"].as_str().unwrap().into(), sp["spanId"].as_str().unwrap().into()), pico(v.as_str().unwrap()));
+        }
+    }
+    assert!(!tool_fees.is_empty(), "the researcher calls tools");
     let mut read: BTreeMap<String, (u64, u64, i128, u64)> = BTreeMap::new();
     for c in &set.calls {
         let u = c.usage.unwrap_or_default();
@@ -102,6 +111,7 @@ fn the_export_reads_back_with_the_trails_attempts_and_agents_csv_totals() {
         e.0 += u.input_tokens;
         e.1 += u.output_tokens;
         e.2 += c.recorded_cost.expect("every call has a cost").0;
+        e.2 += tool_fees.get(&(c.trace_id.clone(), c.span_id.clone())).copied().unwrap_or(0);
         e.3 += 1;
     }
     assert_eq!(read, by_agent);
@@ -174,11 +184,62 @@ fn mean_ci(v: &[f64]) -> (f64, f64) {
     (m, 1.96 * sd / n.sqrt())
 }
 
-/// Part 5 of issue 14: export, calibrate from the export, run the fitted scenario.
-/// `calibrate traces` fits one step per agent with no reworks, replicas or reviews,
-/// so the round trip is checked on the single-agent strategy, whose structure it can
-/// represent: mean model cost and tokens per task of the re-run fall within the 95%
-/// interval of the exported traces' means.
+/// Per-trace model cost and tokens of an export, summed here from the raw chat spans
+/// (the model's bill: `gen_ai.usage.cost`, tool fees apart).
+fn per_trace(path: &Path) -> BTreeMap<String, (f64, f64)> {
+    let mut per_trace: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (_, s) in spans(path) {
+        let a = attrs(&s);
+        let e = per_trace.entry(s["traceId"].as_str().unwrap().to_string()).or_default();
+        if text(&a, "gen_ai.operation.name") == "chat" {
+            e.0 += pico(&text(&a, "gen_ai.usage.cost")) as f64 / 1e12;
+            let n = |k: &str| a.get(k).map_or(0.0, |v| v.as_str().unwrap().parse::<f64>().unwrap());
+            e.1 += n("gen_ai.usage.input_tokens") + n("gen_ai.usage.output_tokens");
+        }
+    }
+    per_trace
+}
+
+/// Calibrates from the export `file` (in `dir`), re-runs the fitted scenario for `tasks`
+/// tasks and 5 replications, and checks that its mean model cost and tokens per task lie
+/// within the 95% interval of the export's per-trace means. Returns the fitted text.
+fn round_trip(dir: &Path, file: &str, tasks: usize) -> String {
+    let traces = per_trace(&dir.join(file));
+    assert_eq!(traces.len(), tasks);
+    let (cost, cost_hw) = mean_ci(&traces.values().map(|v| v.0).collect::<Vec<_>>());
+    let (tokens, tokens_hw) = mean_ci(&traces.values().map(|v| v.1).collect::<Vec<_>>());
+    let cal = format!("{file}.toml");
+    let out = format!("{file}.re");
+    orchsim(dir).args(["calibrate", "traces", file, "--out", &cal]).assert().success();
+    orchsim(dir)
+        .args(["run", &cal, "--tasks", &tasks.to_string(), "--replications", "5", "--no-charts", "--quiet", "--out", &out])
+        .assert()
+        .success();
+    let (h, rows) = read_csv(&dir.join(&out).join("summary.csv"));
+    let get = |metric: &str| {
+        let r = rows.iter().find(|r| r[1] == metric).unwrap();
+        r[h.iter().position(|x| x == "mean").unwrap()].parse::<f64>().unwrap() / tasks as f64
+    };
+    let (re_cost, re_tokens) = (get("model_cost_usd"), get("tokens_in") + get("tokens_out"));
+    eprintln!(
+        "{file}: cost/task {cost:.6} ± {cost_hw:.6}, re-run {re_cost:.6}; tokens/task {tokens:.1} ± {tokens_hw:.1}, re-run {re_tokens:.1}"
+    );
+    assert!((re_cost - cost).abs() <= cost_hw, "{file}: cost per task: re-run {re_cost}, export {cost} ± {cost_hw}");
+    assert!((re_tokens - tokens).abs() <= tokens_hw, "{file}: tokens per task: re-run {re_tokens}, export {tokens} ± {tokens_hw}");
+    std::fs::read_to_string(dir.join(cal)).unwrap()
+}
+
+/// The lines of an export that hold strategy `name`'s world.
+fn strategy_lines(all: &str, name: &str) -> String {
+    let tag = format!(r#""orchsim.strategy","value":{{"stringValue":"{name}"}}"#);
+    all.lines().filter(|l| l.contains(&tag)).map(|l| l.to_string() + "\n").collect()
+}
+
+/// Part 5 of issue 14: export, calibrate from the export, run the fitted scenario, for
+/// the three agent strategies of research-report: the single agent, the vote of three
+/// (its copies are overlapping invocations) and the five-step pipeline (its reviewer's
+/// reworks are the last step's extra runs). Model cost and tokens per task of the
+/// re-run fall within the 95% interval of the exported traces' means.
 #[test]
 fn round_trip_export_calibrate_rerun_keeps_cost_and_tokens_per_task() {
     let dir = tmp("otel-roundtrip");
@@ -189,28 +250,11 @@ fn round_trip_export_calibrate_rerun_keeps_cost_and_tokens_per_task() {
         .assert()
         .success();
     let all = std::fs::read_to_string(dir.path().join("all.json")).unwrap();
-    let single: String = all
-        .lines()
-        .filter(|l| l.contains(r#""orchsim.strategy","value":{"stringValue":"single"}"#))
-        .map(|l| l.to_string() + "\n")
-        .collect();
-    assert_eq!(single.lines().count(), 1);
-    std::fs::write(dir.path().join("single.json"), &single).unwrap();
-
-    // Per-trace cost and tokens of the export, summed here from the raw spans.
-    let mut per_trace: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for (_, s) in spans(&dir.path().join("single.json")) {
-        let a = attrs(&s);
-        let e = per_trace.entry(s["traceId"].as_str().unwrap().to_string()).or_default();
-        if text(&a, "gen_ai.operation.name") == "chat" {
-            e.0 += pico(&text(&a, "gen_ai.usage.cost")) as f64 / 1e12;
-            let n = |k: &str| a.get(k).map_or(0.0, |v| v.as_str().unwrap().parse::<f64>().unwrap());
-            e.1 += n("gen_ai.usage.input_tokens") + n("gen_ai.usage.output_tokens");
-        }
+    for name in ["single", "vote3", "pipeline"] {
+        let lines = strategy_lines(&all, name);
+        assert_eq!(lines.lines().count(), 1);
+        std::fs::write(dir.path().join(format!("{name}.json")), &lines).unwrap();
     }
-    assert_eq!(per_trace.len(), 400);
-    let (cost, cost_hw) = mean_ci(&per_trace.values().map(|v| v.0).collect::<Vec<_>>());
-    let (tokens, tokens_hw) = mean_ci(&per_trace.values().map(|v| v.1).collect::<Vec<_>>());
 
     // The recorded cost of a single-agent call is its tokens at the catalog's prices
     // (no tools, no cache): repricing reproduces it exactly, trace by trace.
@@ -224,18 +268,35 @@ fn round_trip_export_calibrate_rerun_keeps_cost_and_tokens_per_task() {
         assert_eq!(pico(&r[c("recorded_cost_usd")]), pico(&r[c("repriced_cost_usd")]), "{r:?}");
     }
 
-    orchsim(dir.path()).args(["calibrate", "traces", "single.json", "--out", "cal.toml"]).assert().success();
-    orchsim(dir.path())
-        .args(["run", "cal.toml", "--tasks", "400", "--replications", "5", "--no-charts", "--quiet", "--out", "re"])
-        .assert()
-        .success();
-    let (h, rows) = read_csv(&dir.path().join("re/summary.csv"));
-    let get = |metric: &str| {
-        let r = rows.iter().find(|r| r[1] == metric).unwrap();
-        r[h.iter().position(|x| x == "mean").unwrap()].parse::<f64>().unwrap() / 400.0
-    };
-    let (re_cost, re_tokens) = (get("model_cost_usd"), get("tokens_in") + get("tokens_out"));
-    eprintln!("cost/task {cost:.6} ± {cost_hw:.6}, re-run {re_cost:.6}; tokens/task {tokens:.1} ± {tokens_hw:.1}, re-run {re_tokens:.1}");
-    assert!((re_cost - cost).abs() <= cost_hw, "cost per task: re-run {re_cost}, export {cost} ± {cost_hw}");
-    assert!((re_tokens - tokens).abs() <= tokens_hw, "tokens per task: re-run {re_tokens}, export {tokens} ± {tokens_hw}");
+    round_trip(dir.path(), "single.json", 400);
+    let vote = round_trip(dir.path(), "vote3.json", 400);
+    assert!(vote.contains("replicas = 3, merge = \"vote\""), "{vote}");
+    let pipeline = round_trip(dir.path(), "pipeline.json", 400);
+    assert!(pipeline.contains("reworks = \"researcher\""), "{pipeline}");
+    assert!(pipeline.contains("review = { recall = 0, false_positive_rate = "), "{pipeline}");
+}
+
+/// The round trip of an agent loop: a coding agent on a model with a cache-write
+/// premium, whose turns read the conversation from the cache and call tools. The
+/// fitted scenario is a loop again (turns, tool results, tool time, the system prompt
+/// as the first turn's cached tokens), and its cost and tokens per task match.
+#[test]
+fn round_trip_of_an_agent_loop_keeps_cost_and_tokens_per_task() {
+    let dir = tmp("otel-roundtrip-loop");
+    let scenario = "name = \"coder\"\nseed = 4\nreplications = 1\n[workload]\ntasks = 400\n\
+         arrivals = { process = \"poisson\", rate_per_hour = 120 }\n\
+         [models.\"claude-sonnet-4-5-20250929\"]\nmax_concurrency = 20\nerror_rate = 0.02\n\
+         [agents.coder]\nmodel = \"claude-sonnet-4-5-20250929\"\nsystem_prompt_tokens = 3000\n\
+         input_tokens = { dist = \"lognormal\", mean = 1500, sd = 500 }\n\
+         output_tokens = { dist = \"lognormal\", mean = 300, sd = 150 }\n\
+         tool_calls = { count = 1, usd_per_call = 0.001 }\n\
+         [agents.coder.loop]\nstop_probability = 0.15\nmax_turns = 60\n\
+         tool_result_tokens = { dist = \"lognormal\", mean = 800, sd = 600 }\n\
+         tool_time_s = { dist = \"lognormal\", mean = 4, sd = 3 }\n\
+         [strategies.solo]\nretry = { max_attempts = 3, backoff_base_s = 1 }\nsteps = [{ id = \"code\", agent = \"coder\" }]\n";
+    std::fs::write(dir.path().join("coder.toml"), scenario).unwrap();
+    orchsim(dir.path()).args(["run", "coder.toml", "--no-charts", "--quiet", "--out", "orig", "--otel", "coder.json"]).assert().success();
+    let fitted = round_trip(dir.path(), "coder.json", 400);
+    assert!(fitted.contains("[agents.\"coder\".loop]"), "{fitted}");
+    assert!(fitted.contains("system_prompt_tokens = 3000"), "{fitted}");
 }

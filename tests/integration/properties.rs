@@ -24,15 +24,23 @@ struct Knobs {
     monthly_fee: f64,
     systematic_share: f64,
     parallel: bool,
+    /// Worker `w` as an agent loop: stop probability, max_turns, budget, tool time (s).
+    agent_loop: Option<(f64, u32, Option<f64>, f64)>,
 }
 
 fn knobs() -> impl Strategy<Value = Knobs> {
     (
         (0.0..0.6f64, 0.0..0.5f64, 0.0..=1.0f64, 0.0..0.3f64, 0u32..4, prop::sample::select(vec!["fail", "deliver", "escalate"])),
         (1u32..4, 1u32..4, any::<bool>(), prop::option::of(1.0..20.0f64), 1u32..6, 0u32..2000),
-        (0.0..10.0f64, 0.0..500.0f64, 0.0..0.3f64, any::<bool>()),
+        (
+            0.0..10.0f64,
+            0.0..500.0f64,
+            0.0..0.3f64,
+            any::<bool>(),
+            prop::option::of((0.05..=1.0f64, 1u32..8, prop::option::of(0.0005..0.05f64), 0.0..600.0f64)),
+        ),
     )
-        .prop_map(|((we, me, r, f, mr, oe), (at, rep, vote, to, c, h), (pct, month, sys, par))| Knobs {
+        .prop_map(|((we, me, r, f, mr, oe), (at, rep, vote, to, c, h), (pct, month, sys, par, lp))| Knobs {
             worker_error: we,
             model_error: me,
             recall: r,
@@ -49,12 +57,25 @@ fn knobs() -> impl Strategy<Value = Knobs> {
             monthly_fee: month,
             systematic_share: sys,
             parallel: par,
+            agent_loop: lp,
         })
 }
 
 fn scenario_text(k: &Knobs) -> String {
     let timeout = k.timeout.map(|t| format!("timeout_s = {t}\n")).unwrap_or_default();
     let after = if k.parallel { "after = []" } else { "" };
+    // The loop's tool time spans the 5-minute cache lifetime: some turns read the
+    // conversation, some write it again.
+    let agent_loop = k
+        .agent_loop
+        .map(|(p, m, budget, tool)| {
+            let budget = budget.map(|b| format!("max_cost_usd = {b}\n")).unwrap_or_default();
+            format!(
+                "[agents.w.loop]\nstop_probability = {p}\nmax_turns = {m}\n{budget}tool_result_tokens = {{ dist = \"poisson\", mean = 400 }}\n\
+                 tool_time_s = {{ dist = \"exp\", mean = {tool} }}\n"
+            )
+        })
+        .unwrap_or_default();
     format!(
         r#"
 name = "prop"
@@ -93,7 +114,7 @@ output_tokens = {{ dist = "lognormal", mean = 200, sd = 80 }}
 error_rate = {we}
 systematic = {{ share = {sys} }}
 tool_calls = {{ count = {{ dist = "poisson", mean = 1 }}, latency_s = 0.5, usd_per_call = 0.001, tokens_per_call = 50 }}
-[agents.w2]
+{agent_loop}[agents.w2]
 model = "m"
 output_tokens = 100
 error_rate = {we}

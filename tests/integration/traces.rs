@@ -476,6 +476,7 @@ fn call(trace: &str, span: &str, start_s: i128, duration_s: f64, input: u64, out
         trace_id: trace.into(),
         span_id: span.into(),
         parent_span_id: String::new(),
+        invocation: String::new(),
         agent: "coder".into(),
         model: "gpt-4o-2024-08-06".into(),
         start_ns: start_s * 1_000_000_000,
@@ -511,10 +512,19 @@ fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
     let a = &sc.agents[0];
     assert_eq!((a.name.as_str(), sc.models[a.model].name.as_str()), ("coder", "gpt-4o-2024-08-06"));
     assert!(a.input_tokens.as_constant().is_some_and(|v| v == 1000.0));
-    let tc = a.tool_calls.as_ref().unwrap();
-    assert!(tc.count.as_constant().is_some_and(|v| v == 2.0));
-    assert!(tc.tokens_per_call.as_constant().is_some_and(|v| v == 500.0));
-    assert!(tc.latency_s.as_constant().is_some_and(|v| v == 1.5));
+    assert_eq!(a.system_prompt_tokens, 0, "no call read the cache");
+    // One loop per trace (no enclosing agent span): a and c answer three turns; in b the
+    // second call failed and the third answered its second turn.
+    let l = a.agent_loop.as_ref().expect("a loop");
+    assert!(text.contains("# turns per invocation: lognormal, n = 3"), "{text}");
+    // Growth beyond the previous answer: 1500 - 1000 - 100 = 400 and 2000 - 1500 - 200 = 300
+    // in a and c; 2000 - 1000 - 100 = 900 in b.
+    assert!(text.contains("# input growth per turn beyond the previous answer: lognormal, n = 5"), "{text}");
+    assert!(l.tool_result_tokens.as_constant().is_none());
+    // Every call starts 1.5 s after the previous one ended.
+    assert!(l.tool_time_s.as_constant().is_some_and(|v| v == 1.5), "{:?}", l.tool_time_s);
+    // b's failed call was retried 1.5 s after it ended: two attempts at most.
+    assert!(text.contains("retry = { max_attempts = 2, backoff_base_s = 1.5, backoff_factor = 1 }"), "{text}");
     assert!((a.error_rate - 1.0 / 3.0).abs() < 1e-3, "{}", a.error_rate);
     let m = &sc.models[a.model];
     assert!((m.error_rate - 1.0 / 9.0).abs() < 1e-3);
@@ -522,7 +532,7 @@ fn calibrate_writes_a_valid_scenario_with_the_fitted_figures() {
     assert!(m.output_tokens_per_s.as_constant().is_some_and(|v| (v - 100.0).abs() < 1e-6));
     // Two gaps of 100 s between three trace starts: 36 an hour.
     assert!(text.contains("rate_per_hour = 36 "), "{text}");
-    assert!(text.contains("# visible output tokens per call: lognormal, n = 9, KS distance"), "{text}");
+    assert!(text.contains("# visible output tokens per turn: lognormal, n = 8, KS distance"), "{text}");
 
     // The recorded sets give a scenario that validates too.
     let set = traces::load(&fixtures("any-agent-otel")).unwrap();
@@ -549,4 +559,55 @@ fn calibrate_traces_command_writes_a_scenario_that_validates_and_refuses_bad_out
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("bad.csv:3: outcome = maybe: correct, wrong or failed"), "{stderr}");
     assert!(!dir.path().join("f2.toml").exists());
+}
+
+/// Part 5 of issue 14, held out: the any-agent traces of one model (each file a trace of
+/// one agent loop: turns of an LLM call and a tool), split alternately into halves; the
+/// scenario fitted to one half predicts the other half's mean cost per trace (repriced at
+/// the catalog's prices from the recorded tokens) within that mean's 95% interval.
+#[test]
+fn a_scenario_fitted_to_half_the_traces_predicts_the_other_halfs_cost_per_trace() {
+    let dir = tmp("traces-held-out");
+    let book = PriceBook::load(None).unwrap();
+    for model in ["mistral/mistral-small-latest", "gpt-4.1-mini"] {
+        // The files whose every call with usage is of this model, agent any_agent.
+        let files: Vec<PathBuf> = fixtures("any-agent-otel")
+            .into_iter()
+            .filter(|f| {
+                let set = traces::load(std::slice::from_ref(f)).unwrap();
+                let used: Vec<&traces::Call> = set.calls.iter().filter(|c| c.usage.is_some()).collect();
+                !used.is_empty() && used.iter().all(|c| c.model == model && c.agent == "any_agent")
+            })
+            .collect();
+        assert!(files.len() >= 40, "{model}: {} files", files.len());
+        let fit: Vec<PathBuf> = files.iter().step_by(2).cloned().collect();
+        let held: Vec<PathBuf> = files.iter().skip(1).step_by(2).cloned().collect();
+
+        // The held-out half's cost per trace: each call's tokens at the catalog's prices.
+        let set = traces::load(&held).unwrap();
+        let mut per_trace: BTreeMap<&str, f64> = BTreeMap::new();
+        for c in &set.calls {
+            let u = c.usage.unwrap_or_default();
+            let rates = book.resolve(&c.model).unwrap().pricing.base();
+            *per_trace.entry(&c.trace_id).or_default() += (rates.input.cost(u.input_tokens) + rates.output.cost(u.output_tokens)).as_f64();
+        }
+        let v: Vec<f64> = per_trace.values().copied().collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let hw = 1.96 * (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt();
+
+        let text = traces::calibrate::scenario(&traces::load(&fit).unwrap(), None, &book).unwrap();
+        assert!(text.contains("[agents.\"any_agent\".loop]"), "{text}");
+        let path = dir.path().join("fitted.toml");
+        std::fs::write(&path, &text).unwrap();
+        orchsim(dir.path())
+            .args(["run", "fitted.toml", "--tasks", "2000", "--replications", "5", "--no-charts", "--quiet", "--out", "re", "--force"])
+            .assert()
+            .success();
+        let (h, rows) = read_csv(&dir.path().join("re/summary.csv"));
+        let r = rows.iter().find(|r| r[1] == "model_cost_usd").unwrap();
+        let predicted = r[h.iter().position(|x| x == "mean").unwrap()].parse::<f64>().unwrap() / 2000.0;
+        eprintln!("{model}: held-out {mean:.6} ± {hw:.6} per trace ({} traces), predicted {predicted:.6}", v.len());
+        assert!((predicted - mean).abs() <= hw, "{model}: predicted {predicted}, held-out {mean} ± {hw}");
+    }
 }

@@ -233,7 +233,7 @@ proptest::proptest! {
         let p = pricing(name);
         let tier = ServiceTier::ALL[t];
         let cache = [CacheUse::Uncached, CacheUse::Hit, CacheUse::Write, CacheUse::Write1h][c];
-        let u = |x: [u64; 5]| CallUsage { fresh_input: x[0], prefix: x[1], prefix_cache: cache, output: x[2], reasoning: x[3], search_queries: x[4] % 3 };
+        let u = |x: [u64; 5]| CallUsage { fresh_input: x[0], prefix: x[1], prefix_cache: cache, fresh_cache: CacheUse::Uncached, output: x[2], reasoning: x[3], search_queries: x[4] % 3 };
         let (ua, ub) = (u(a), u(b));
         let sum = CallUsage { fresh_input: a[0] + b[0], prefix: a[1] + b[1], output: a[2] + b[2], reasoning: a[3] + b[3], search_queries: a[4] % 3 + b[4] % 3, ..ua };
         match (bill_priced(name, &p, tier, &ua), bill_priced(name, &p, tier, &ub), bill_priced(name, &p, tier, &sum)) {

@@ -1,7 +1,7 @@
 //! `[agents.NAME]`: the model an agent calls, its tokens, tool calls, faults and review.
 
 use super::Cx;
-use super::fields::{Check, Fields, SECONDS, TOKENS, TOOL_CALLS, join_path, usd};
+use super::fields::{Check, Fields, SECONDS, TOKENS, TOOL_CALLS, TURNS, join_path, usd};
 use crate::economics::billing::CacheMode;
 use crate::model::limits;
 use crate::model::*;
@@ -89,6 +89,11 @@ pub(super) fn agent(
         }
     }
     let (prompt_cache, service_tier, reasoning_tokens) = billing_keys(cx, &mut f, model.map(|m| &models[m]));
+    let agent_loop = f.sub(cx, "loop").and_then(|mut l| {
+        let r = agent_loop(cx, &mut l);
+        l.finish(cx);
+        r
+    });
     f.finish(cx);
     Some(Agent {
         name: name.to_string(),
@@ -104,7 +109,40 @@ pub(super) fn agent(
         prompt_cache,
         service_tier,
         reasoning_tokens,
+        agent_loop,
     })
+}
+
+/// `[agents.NAME.loop]`: `turns` (a distribution) or `stop_probability` (exactly one),
+/// `max_turns`, `max_cost_usd`, `tool_result_tokens`, `tool_time_s`.
+fn agent_loop(cx: &mut Cx, l: &mut Fields) -> Option<AgentLoop> {
+    let given = |key: &str| l.entries.iter().any(|(k, _)| k == key);
+    let (has_turns, has_stop) = (given("turns"), given("stop_probability"));
+    let dist = l.dist_opt(cx, "turns", TURNS);
+    let stop = l.num_opt(cx, "stop_probability", Check::Prob);
+    let max_turns = l.count_max(cx, "max_turns", limits::DEFAULT_MAX_TURNS, 1, limits::MAX_TURNS) as u32;
+    let max_cost_usd = l.num_opt(cx, "max_cost_usd", Check::PosAtMost(limits::MAX_VALUE_USD)).map(usd);
+    let tool_result_tokens = l.dist(cx, "tool_result_tokens", 0.0, TOKENS);
+    let tool_time_s = l.dist(cx, "tool_time_s", 0.0, SECONDS);
+    let turns = match (dist, stop) {
+        (Some(d), None) => Turns::Dist(d),
+        (None, Some(p)) if p > 0.0 => Turns::StopProbability(p),
+        (None, Some(_)) => {
+            cx.err(l.line, &l.p("stop_probability"), "0".into(), "expected a probability above 0 (at 0 the loop would never stop)");
+            return None;
+        }
+        _ if has_turns && has_stop => {
+            cx.err(l.line, &l.path, String::new(), "expected either turns or stop_probability, not both");
+            return None;
+        }
+        // Given but invalid: already reported.
+        _ if has_turns || has_stop => return None,
+        _ => {
+            cx.err(l.line, &l.path, String::new(), "expected turns (a distribution) or stop_probability (per turn)");
+            return None;
+        }
+    };
+    Some(AgentLoop { turns, max_turns, max_cost_usd, tool_result_tokens, tool_time_s })
 }
 
 /// An agent's billing keys, checked against what its model offers.
@@ -202,6 +240,44 @@ mod tests {
             load(&[("AGENTS", "review = { recall = 0.9 }\nerror_rate = 0.1")]).unwrap_err()[0],
             "t.toml:15: agents.a.error_rate = 0.1: a reviewer introduces no defects: model its mistakes with review.recall and \
              review.false_positive_rate"
+        );
+    }
+
+    #[test]
+    fn a_loop_takes_turns_or_a_stop_probability_and_bounded_limits() {
+        let a =
+            &load(&[("AGENTS", "loop = { turns = 4, max_cost_usd = 2, tool_result_tokens = 300, tool_time_s = 1.5 }")]).unwrap().agents[0];
+        let l = a.agent_loop.as_ref().unwrap();
+        assert!(matches!(&l.turns, crate::model::Turns::Dist(d) if d.as_constant() == Some(4.0)));
+        assert_eq!((l.max_turns, l.max_cost_usd), (100, Some(Usd::from_f64(2.0))));
+        let l = load(&[("AGENTS", "loop = { stop_probability = 0.2, max_turns = 30 }")]).unwrap().agents[0].agent_loop.clone().unwrap();
+        assert!(matches!(l.turns, crate::model::Turns::StopProbability(p) if p == 0.2));
+        assert_eq!((l.max_turns, l.max_cost_usd), (30, None));
+        assert!(load(&[]).unwrap().agents[0].agent_loop.is_none());
+        assert_eq!(
+            refused(&[("AGENTS", "loop = { turns = 4, stop_probability = 0.2 }")]),
+            "t.toml:14: agents.a.loop: expected either turns or stop_probability, not both"
+        );
+        assert_eq!(
+            refused(&[("AGENTS", "loop = { max_turns = 4 }")]),
+            "t.toml:14: agents.a.loop: expected turns (a distribution) or stop_probability (per turn)"
+        );
+        assert_eq!(
+            refused(&[("AGENTS", "loop = { stop_probability = 0 }")]),
+            "t.toml:14: agents.a.loop.stop_probability = 0: expected a probability above 0 (at 0 the loop would never stop)"
+        );
+        assert!(refused(&[("AGENTS", "loop = { turns = 2, max_turns = 0 }")]).starts_with("t.toml:14: agents.a.loop.max_turns = 0:"));
+        assert!(
+            refused(&[("AGENTS", "loop = { turns = 2, max_turns = 10001 }")]).starts_with("t.toml:14: agents.a.loop.max_turns = 10001:")
+        );
+        assert!(refused(&[("AGENTS", "loop = { turns = 20000 }")]).starts_with("t.toml:14: agents.a.loop.turns = 20000:"));
+        assert!(
+            refused(&[("AGENTS", "loop = { turns = 2, max_cost_usd = -1 }")]).starts_with("t.toml:14: agents.a.loop.max_cost_usd = -1:")
+        );
+        assert_eq!(
+            refused(&[("AGENTS", "loop = { turns = 2, turn = 3 }")]),
+            "t.toml:14: agents.a.loop.turn = 3: unknown key; expected one of: max_cost_usd, max_turns, stop_probability, \
+             tool_result_tokens, tool_time_s, turns"
         );
     }
 

@@ -216,6 +216,8 @@ pub(super) const SECONDS: Qty = Qty { max: limits::MAX_SECONDS, unit: "seconds" 
 pub(super) const HOURS: Qty = Qty { max: limits::MAX_HOURS, unit: "hours" };
 /// Tool calls per attempt.
 pub(super) const TOOL_CALLS: Qty = Qty { max: limits::MAX_TOOL_CALLS, unit: "tool calls per attempt" };
+/// Turns of an agent loop.
+pub(super) const TURNS: Qty = Qty { max: limits::MAX_TURNS as f64, unit: "turns" };
 /// Output tokens per second.
 pub(super) const SPEED: Qty = Qty { max: limits::MAX_TOKENS_PER_S, unit: "tokens per second" };
 

@@ -2,7 +2,7 @@
 //! [`crate::model::limits`] for the argument).
 
 use super::Cx;
-use crate::model::limits::{MAX_WORLD_ATTEMPTS, MAX_WORLD_TOKENS, MAX_WORLD_USD, Volume, world_volume};
+use crate::model::limits::{self, MAX_WORLD_ATTEMPTS, MAX_WORLD_TOKENS, MAX_WORLD_USD, Volume, world_volume};
 use crate::model::*;
 use crate::scenario::tree::Node;
 
@@ -29,14 +29,23 @@ fn agents_volume(sc: &Scenario, a: &AgentsStrategy, value: f64) -> Volume {
     let replicas: f64 = a.steps.iter().map(|s| s.replicas as f64).sum();
     let reworks: f64 = a.steps.iter().filter(|s| s.reworks.is_some()).map(|s| s.max_rework as f64).sum();
     let orch = if a.orchestrator.is_some() { 2.0 } else { 1.0 };
-    let attempts_per_task = (orch * replicas * (1.0 + reworks) + 1.0) * a.retry.max_attempts as f64;
     let agents = a.steps.iter().map(|s| s.agent).chain(a.orchestrator.as_ref().map(|o| o.agent));
+    // An agent loop makes up to max_turns calls where a plain agent makes one.
+    let turns = agents.clone().map(|i| sc.agents[i].agent_loop.as_ref().map_or(1.0, |l| l.max_turns as f64)).fold(1.0, f64::max);
+    let attempts_per_task = (orch * replicas * (1.0 + reworks) + 1.0) * a.retry.max_attempts as f64 * turns;
     // The context is at most every upstream output.
     let context: f64 = a.steps.iter().map(|s| s.replicas as f64 * sc.agents[s.agent].output_tokens.max_value()).sum();
     let tools = |ag: &Agent| ag.tool_calls.as_ref().map_or(0.0, |t| t.count.max_value().round());
     let own = |ag: &Agent| {
         let t = ag.tool_calls.as_ref().map_or(0.0, |t| tools(ag) * t.tokens_per_call.max_value());
-        ag.system_prompt_tokens as f64 + ag.input_tokens.max_value() + ag.output_tokens.max_value() + t
+        let one = ag.system_prompt_tokens as f64 + ag.input_tokens.max_value() + ag.output_tokens.max_value() + t;
+        // A loop's prompt grows by an output and a tool result a turn, up to the largest
+        // context window (a turn beyond it stops the loop).
+        let grown = ag.agent_loop.as_ref().map_or(0.0, |l| {
+            let prompt = one + l.max_turns as f64 * (ag.output_tokens.max_value() + l.tool_result_tokens.max_value());
+            prompt.min(limits::MAX_TOKENS) + ag.output_tokens.max_value()
+        });
+        one.max(grown) + ag.reasoning_tokens.max_value()
     };
     let tokens_per_attempt = agents.clone().map(|i| own(&sc.agents[i])).fold(0.0, f64::max) + a.handoff_tokens as f64 + context;
     let usd = |ag: &Agent| {

@@ -10,8 +10,10 @@ use crate::economics::billing::CacheUse;
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
 use crate::engine::keyed::Keyed;
-use crate::model::{Context, Jitter};
-use crate::workflow::event::{AttemptEnd, Event, Observer};
+use crate::engine::keyed::mix64;
+use crate::model::limits::MAX_TOKENS;
+use crate::model::{AgentLoop, Context, Jitter, Turns};
+use crate::workflow::event::{AttemptEnd, Event, LoopLimit, Observer};
 
 /// How an attempt ended (decided when it starts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +42,11 @@ pub(super) struct Call {
     pub(super) run: u32,
     /// The call's copy among a voting step's replicas (0 for others).
     pub(super) replica: u32,
+    /// The call's turn (0-based) when its agent runs as a loop; 0 otherwise.
+    pub(super) turn: u32,
+    /// The turns the loop wants (drawn at the first turn, capped at `max_turns + 1`).
+    pub(super) turns: u32,
+    /// The attempt of the current turn, from 1.
     pub(super) attempt: u32,
     /// The keyed streams of the current attempt (set when it is requested).
     pub(super) key: Keyed,
@@ -56,14 +63,34 @@ pub(super) struct Call {
     pub(super) prefix_cache: CacheUse,
     pub(super) tool_calls: u64,
     pub(super) outcome: AttemptOutcome,
+    /// How the fresh input is billed: written to the cache by a loop's turn, else plain.
+    pub(super) fresh_cache: CacheUse,
+    /// The loop's conversation in the prompt cache: tokens written (0: none), and the
+    /// last time they were written or read (their time to live runs from it).
+    pub(super) conv_tokens: u64,
+    pub(super) conv_used: SimTime,
+    /// The previous turn's whole prompt and its output: the next turn's prefix and the
+    /// first of its new tokens.
+    pub(super) prev_prompt: u64,
+    pub(super) prev_out: u64,
+    /// What the call's turns and attempts have cost so far (a loop's budget).
+    pub(super) spent: Usd,
 }
 
 impl Call {
     /// Tokens the attempt asks of a tokens-per-minute budget: all input and output.
     pub(super) fn tokens_needed(&self) -> u64 {
-        self.cached_in + self.fresh_in + self.handoff_in + self.out + self.reasoning
+        self.prompt() + self.out + self.reasoning
+    }
+
+    /// The attempt's whole prompt.
+    pub(super) fn prompt(&self) -> u64 {
+        self.cached_in + self.fresh_in + self.handoff_in
     }
 }
+
+/// Odd multiplier of a turn number in an attempt's key.
+const TURN: u64 = 0xE703_7ED1_A0B4_28DB;
 
 impl<O: Observer> World<'_, O> {
     pub(super) fn issue_call(&mut self, t: u32, row: usize, agent: usize, then_step: u32, replica: u32) {
@@ -86,6 +113,8 @@ impl<O: Observer> World<'_, O> {
             epoch,
             run,
             replica,
+            turn: 0,
+            turns: 1,
             attempt: 0,
             key: Keyed::new(0),
             enqueued: SimTime::ZERO,
@@ -99,7 +128,17 @@ impl<O: Observer> World<'_, O> {
             prefix_cache: CacheUse::Uncached,
             tool_calls: 0,
             outcome: AttemptOutcome::Pending,
+            fresh_cache: CacheUse::Uncached,
+            conv_tokens: 0,
+            conv_used: SimTime::ZERO,
+            prev_prompt: 0,
+            prev_out: 0,
+            spent: Usd::ZERO,
         };
+        let mut call = call;
+        if let Some(l) = &self.sc.agents[agent].agent_loop {
+            call.turns = wanted_turns(l, &self.turn_key(&call, 0));
+        }
         let c = match self.free_calls.pop() {
             Some(c) => {
                 self.calls[c as usize] = call;
@@ -117,9 +156,20 @@ impl<O: Observer> World<'_, O> {
 
     /// The keyed streams of the current attempt of `call` (kept in `Call::key`).
     fn attempt_key(&self, call: &Call) -> Keyed {
+        self.turn_key(call, call.attempt)
+    }
+
+    /// The keyed streams of attempt `attempt` of the call's current turn; attempt 0
+    /// (attempts count from 1) keys what belongs to the turn itself: the loop's wanted
+    /// turns, the tool result and the tool's time before it. A later turn offsets the
+    /// step's word, so turn 0 (a plain call) keeps the keys it always had.
+    fn turn_key(&self, call: &Call, attempt: u32) -> Keyed {
         let live = call.live as usize;
-        let step = if call.row as usize == self.orch_row { self.orch_key[live] } else { self.step_key[call.row as usize] };
-        self.draws.attempt(self.tasks[call.task as usize].id, step, call.run, call.replica, call.attempt)
+        let mut step = if call.row as usize == self.orch_row { self.orch_key[live] } else { self.step_key[call.row as usize] };
+        if call.turn > 0 {
+            step = mix64(step ^ u64::from(call.turn).wrapping_mul(TURN));
+        }
+        self.draws.attempt(self.tasks[call.task as usize].id, step, call.run, call.replica, attempt)
     }
 
     /// Starts the call's next attempt: draws its tokens and queues it for a model slot.
@@ -139,8 +189,18 @@ impl<O: Observer> World<'_, O> {
         } else {
             0
         };
-        let handoff = if row < self.n { self.st.handoff_tokens } else { 0 };
-        let mut fresh = count(&a.input_tokens, &key, Draw::InputTokens) + context;
+        let mut handoff = if row < self.n { self.st.handoff_tokens } else { 0 };
+        let mut prefix = a.system_prompt_tokens;
+        let mut fresh = if call.turn == 0 {
+            count(&a.input_tokens, &key, Draw::InputTokens) + context
+        } else {
+            // A later turn: the previous turn's prompt is the prefix, its output and the
+            // tool's result are new (the tool result is the turn's, the same on a retry).
+            let l = a.agent_loop.as_ref().expect("only a loop has later turns");
+            prefix = call.prev_prompt;
+            handoff = 0;
+            call.prev_out + count(&l.tool_result_tokens, &self.turn_key(&call, 0), Draw::ToolResult)
+        };
         let mut tools = 0;
         if let Some(tc) = &a.tool_calls {
             tools = count(&tc.count, &key, Draw::ToolCalls);
@@ -157,7 +217,7 @@ impl<O: Observer> World<'_, O> {
         let cl = &mut self.calls[c as usize];
         cl.key = key;
         cl.enqueued = now;
-        cl.cached_in = a.system_prompt_tokens;
+        cl.cached_in = prefix;
         cl.fresh_in = fresh;
         cl.handoff_in = handoff;
         cl.out = out;
@@ -165,6 +225,7 @@ impl<O: Observer> World<'_, O> {
         cl.reasoning = reasoning;
         cl.billed_reasoning = 0;
         cl.prefix_cache = CacheUse::Uncached;
+        cl.fresh_cache = CacheUse::Uncached;
         cl.tool_calls = tools;
         cl.outcome = AttemptOutcome::Pending;
         let m = cl.model as usize;
@@ -183,6 +244,8 @@ impl<O: Observer> World<'_, O> {
                 task: self.tasks[task].id,
                 step: self.rows[row].0.as_str().into(),
                 agent: self.rows[row].1.as_str().into(),
+                replica: call.replica,
+                turn: call.turn,
                 attempt,
                 wait_s: (now - enqueued).as_secs(),
             }
@@ -222,9 +285,9 @@ impl<O: Observer> World<'_, O> {
         };
         // Billing: the prompt cache decides how a billed attempt pays for its system prompt;
         // its prompt is read by the first token (or the cut-off), when a write lands.
-        let prefix_cache = match outcome {
-            AttemptOutcome::TransientError => CacheUse::Uncached,
-            _ => self.prompt_cache_use(&call, now, now + SimTime::from_secs(ttft.min(duration))),
+        let (prefix_cache, fresh_cache) = match outcome {
+            AttemptOutcome::TransientError => (CacheUse::Uncached, CacheUse::Uncached),
+            _ => self.prompt_cache_use(c, now, now + SimTime::from_secs(ttft.min(duration))),
         };
         // Billing: a batch-tier call's result comes back after the batch delay.
         let duration = duration + self.batch_delay_s(&call);
@@ -233,6 +296,7 @@ impl<O: Observer> World<'_, O> {
         cl.billed_out = billed_out;
         cl.billed_reasoning = billed_reasoning;
         cl.prefix_cache = prefix_cache;
+        cl.fresh_cache = fresh_cache;
         self.q.schedule(now + SimTime::from_secs(duration), Ev::AttemptEnded(c));
     }
 
@@ -244,7 +308,12 @@ impl<O: Observer> World<'_, O> {
         match call.outcome {
             AttemptOutcome::Success => {
                 let stale = self.is_stale(&call);
-                self.bill(&call, stale);
+                let cost = self.bill(&call, stale);
+                self.calls[c as usize].spent += cost;
+                if !stale && call.turn + 1 < call.turns && !self.tasks[call.task as usize].stopped {
+                    self.next_turn(c);
+                    return;
+                }
                 self.release_call(c);
                 if stale {
                     self.maybe_finalize(call.task);
@@ -254,7 +323,8 @@ impl<O: Observer> World<'_, O> {
             }
             AttemptOutcome::Timeout => {
                 self.ledger.rows[call.row as usize].failed_attempts += 1;
-                self.bill(&call, true);
+                let cost = self.bill(&call, true);
+                self.calls[c as usize].spent += cost;
                 self.retry_or_give_up(c);
             }
             AttemptOutcome::TransientError | AttemptOutcome::Pending => {
@@ -264,11 +334,18 @@ impl<O: Observer> World<'_, O> {
                         task: self.tasks[call.task as usize].id,
                         step: self.rows[call.row as usize].0.as_str().into(),
                         agent: self.rows[call.row as usize].1.as_str().into(),
+                        replica: call.replica,
+                        turn: call.turn,
                         attempt: call.attempt,
                         outcome: AttemptEnd::TransientError,
                         stale: false,
                         tokens_in: 0,
                         tokens_out: 0,
+                        cache_read_in: 0,
+                        cache_write_in: 0,
+                        reasoning_out: 0,
+                        tool_calls: 0,
+                        tool_cost_usd: Usd::ZERO,
                         cost_usd: Usd::ZERO,
                     }
                 );
@@ -341,11 +418,74 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
+    /// An agent loop's turn ended and the loop wants more: stops it at a limit (the task
+    /// fails, this step at fault), or runs the tool and asks for the next turn.
+    fn next_turn(&mut self, c: u32) {
+        let call = self.calls[c as usize];
+        let a = &self.sc.agents[call.agent as usize];
+        let l = a.agent_loop.as_ref().expect("only a loop has more turns");
+        let next = call.turn + 1;
+        let mut then = call;
+        then.turn = next;
+        let turn_key = self.turn_key(&then, 0);
+        // The next prompt: this one, its answer and the tool's result (the same draw the
+        // next turn's request makes).
+        let prompt = call.prompt() + call.billed_out + count(&l.tool_result_tokens, &turn_key, Draw::ToolResult);
+        let limit = if next >= l.max_turns {
+            Some(LoopLimit::MaxTurns)
+        } else if l.max_cost_usd.is_some_and(|b| call.spent >= b) {
+            Some(LoopLimit::MaxCostUsd)
+        } else if prompt as f64 > MAX_TOKENS {
+            Some(LoopLimit::ContextWindow)
+        } else {
+            None
+        };
+        let t = call.task;
+        if let Some(limit) = limit {
+            emit!(
+                self,
+                Event::LoopStopped {
+                    task: self.tasks[t as usize].id,
+                    step: self.rows[call.row as usize].0.as_str().into(),
+                    agent: self.rows[call.row as usize].1.as_str().into(),
+                    turns: next,
+                    limit,
+                    spent_usd: call.spent,
+                }
+            );
+            self.release_call(c);
+            self.stop(t, Outcome::Failed, Some(call.row as usize), false);
+            return;
+        }
+        let cl = &mut self.calls[c as usize];
+        cl.prev_prompt = call.prompt();
+        cl.prev_out = call.billed_out;
+        cl.turn = next;
+        cl.attempt = 0;
+        self.ledger.rows[call.row as usize].calls += 1;
+        let tool_s = sample(&l.tool_time_s, &turn_key, Draw::ToolTime);
+        self.q.schedule_in(SimTime::from_secs(tool_s), Ev::TurnReady(c));
+    }
+
     pub(super) fn release_call(&mut self, c: u32) {
         let t = self.calls[c as usize].task;
         self.tasks[t as usize].in_flight -= 1;
         self.free_calls.push(c);
     }
+}
+
+/// The turns a loop wants on a call, from its turn-level key: at least 1, at most
+/// `max_turns + 1` (wanting more than `max_turns` stops the loop at the limit).
+fn wanted_turns(l: &AgentLoop, key: &Keyed) -> u32 {
+    let cap = l.max_turns as f64 + 1.0;
+    let n = match &l.turns {
+        Turns::Dist(d) => sample(d, key, Draw::Turns).round(),
+        // Geometric on 1, 2, ...: the first turn after which the agent stops, by
+        // inversion of one uniform (1 - u lies in (0, 1]).
+        Turns::StopProbability(p) if *p >= 1.0 => 1.0,
+        Turns::StopProbability(p) => 1.0 + ((1.0 - uniform(key, Draw::Turns)).ln() / (1.0 - p).ln()).floor(),
+    };
+    if n.is_nan() { 1 } else { n.clamp(1.0, cap) as u32 }
 }
 
 /// The sum of `v[i]` over the bits `i` of `mask`.

@@ -3,7 +3,7 @@
 
 use super::World;
 use super::attempt::{AttemptOutcome, Call};
-use crate::economics::billing::{CacheUse, CallUsage, bill};
+use crate::economics::billing::{CacheMode, CacheUse, CallUsage, bill, input_rate};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
@@ -25,15 +25,17 @@ pub(super) struct CallBill {
     pub(super) tools: Usd,
 }
 
-/// The calculator's usage record of an attempt: the agent's system prompt is the
-/// cacheable prefix, billed as the prompt cache decided when the attempt started; task
-/// input, tool results and hand-offs are fresh input; output and reasoning tokens as far
-/// as the attempt produced them; tool calls of kind `web_search` are search queries.
+/// The calculator's usage record of an attempt: the cacheable prefix (the agent's system
+/// prompt, or in a loop's later turn the previous turn's prompt) billed as the prompt
+/// cache decided when the attempt started; task input, tool results and hand-offs are
+/// fresh input (written to the cache in a loop); output and reasoning tokens as far as
+/// the attempt produced them; tool calls of kind `web_search` are search queries.
 pub(super) fn usage(agent: &Agent, call: &Call) -> CallUsage {
     CallUsage {
         fresh_input: call.fresh_in + call.handoff_in,
         prefix: call.cached_in,
         prefix_cache: call.prefix_cache,
+        fresh_cache: call.fresh_cache,
         output: call.billed_out,
         reasoning: call.billed_reasoning,
         search_queries: if agent.tool_calls.as_ref().is_some_and(|tc| tc.web_search) { call.tool_calls } else { 0 },
@@ -51,24 +53,62 @@ pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
     // The scenario refuses a tier the model is not sold at, and a 1-hour cache on a model
     // without a 1-hour write price, so a model's run cannot meet these errors.
     let parts = bill(model, tier, &u).unwrap_or_else(|e| panic!("validated by the scenario: {e}"));
-    let handoff = match model.pricing.rates(tier, u.prompt_tokens()) {
-        Some(r) => r.input.cost(call.handoff_in),
+    // The hand-off is billed as the rest of the fresh input (written, in a loop).
+    let handoff = match model.pricing.rates(tier, u.prompt_tokens()).and_then(|r| input_rate(&model.pricing, r, u.fresh_cache)) {
+        Some(rate) => rate.cost(call.handoff_in),
         None => Usd::ZERO,
     };
-    let tools = match &agent.tool_calls {
-        Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
-        None => Usd::ZERO,
-    };
+    let tools = tool_fees(agent, call);
     CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
 }
 
+/// The agent's fees for the attempt's tool calls (not the provider's search fees).
+fn tool_fees(agent: &Agent, call: &Call) -> Usd {
+    match &agent.tool_calls {
+        Some(tc) => Usd(tc.usd_per_call.0 * call.tool_calls as i128),
+        None => Usd::ZERO,
+    }
+}
+
 impl<O: Observer> World<'_, O> {
-    /// How an attempt starting at `now` pays for its agent's system prompt: the world's
-    /// prompt cache, keyed by (agent, model), on the event clock. `ready` is when a prefix
-    /// this attempt writes becomes readable (its first token).
-    pub(super) fn prompt_cache_use(&mut self, call: &Call, now: SimTime, ready: SimTime) -> CacheUse {
+    /// How a billed attempt of call `c` starting at `now` pays for its prefix and its
+    /// fresh input; `ready` is when what it writes becomes readable (its first token).
+    ///
+    /// The first turn's prefix is the agent's system prompt, in the world's prompt cache
+    /// keyed by (agent, model) on the event clock. An agent loop also writes each turn's
+    /// new tokens (when the prompt reaches the model's minimum and caching is not off),
+    /// and a later turn's prefix, the previous turn's prompt, is a hit while the
+    /// conversation written lives (the model's time to live from its last write or read:
+    /// a tool that runs longer, or a long wait for a slot, makes the turn write it again).
+    pub(super) fn prompt_cache_use(&mut self, c: u32, now: SimTime, ready: SimTime) -> (CacheUse, CacheUse) {
+        let call = self.calls[c as usize];
         let (a, m) = (call.agent as usize, call.model as usize);
-        self.biller.cache_use((a, &self.sc.agents[a]), (m, &self.sc.models[m]), now, ready)
+        let (agent, model) = (&self.sc.agents[a], &self.sc.models[m]);
+        if agent.agent_loop.is_none() {
+            return (self.biller.cache_use((a, agent), (m, model), now, ready), CacheUse::Uncached);
+        }
+        let rule = &model.cache;
+        let (write, ttl_s) = match (agent.prompt_cache, rule.ttl_1h_s) {
+            (CacheMode::Off, _) => return (CacheUse::Uncached, CacheUse::Uncached),
+            (CacheMode::OneHour, Some(t)) => (CacheUse::Write1h, t),
+            _ => (CacheUse::Write, rule.ttl_s),
+        };
+        let prefix = if call.turn == 0 {
+            self.biller.cache_use((a, agent), (m, model), now, ready)
+        } else if call.conv_tokens > 0 && call.conv_used <= now && (now - call.conv_used).as_secs() <= ttl_s {
+            CacheUse::Hit
+        } else if call.cached_in >= rule.min_tokens {
+            write
+        } else {
+            CacheUse::Uncached
+        };
+        if call.prompt() < rule.min_tokens {
+            return (prefix, CacheUse::Uncached);
+        }
+        let cl = &mut self.calls[c as usize];
+        cl.conv_tokens = call.prompt();
+        cl.conv_used = ready.max(now);
+        (prefix, write)
     }
 
     /// The extra time a batch-tier attempt takes to come back, seconds: a draw of the
@@ -85,22 +125,31 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// Bills an attempt (see [`call_bill`]) with the platform's share, and counts its
-    /// tokens (reasoning tokens count as output). `wasted`: the attempt's work is thrown away (a timeout, a stale call).
-    pub(super) fn bill(&mut self, call: &Call, wasted: bool) {
+    /// tokens (reasoning tokens count as output). `wasted`: the attempt's work is thrown
+    /// away (a timeout, a stale call). Returns the attempt's cost before platform fees.
+    pub(super) fn bill(&mut self, call: &Call, wasted: bool) -> Usd {
         let row = call.row as usize;
         let t = call.task;
         let CallBill { work, handoff, tools } = call_bill(&self.sc.models[call.model as usize], &self.sc.agents[call.agent as usize], call);
         emit!(self, {
             let timeout = call.outcome == AttemptOutcome::Timeout;
+            let written = |how: CacheUse, n: u64| if matches!(how, CacheUse::Write | CacheUse::Write1h) { n } else { 0 };
             Event::AttemptEnded {
                 task: self.tasks[t as usize].id,
                 step: self.rows[row].0.as_str().into(),
                 agent: self.rows[row].1.as_str().into(),
+                replica: call.replica,
+                turn: call.turn,
                 attempt: call.attempt,
                 outcome: if timeout { AttemptEnd::Timeout } else { AttemptEnd::Success },
                 stale: wasted && !timeout,
-                tokens_in: call.cached_in + call.fresh_in + call.handoff_in,
+                tokens_in: call.prompt(),
                 tokens_out: call.billed_out + call.billed_reasoning,
+                cache_read_in: if call.prefix_cache == CacheUse::Hit { call.cached_in } else { 0 },
+                cache_write_in: written(call.prefix_cache, call.cached_in) + written(call.fresh_cache, call.fresh_in + call.handoff_in),
+                reasoning_out: call.billed_reasoning,
+                tool_calls: call.tool_calls,
+                tool_cost_usd: tool_fees(&self.sc.agents[call.agent as usize], call),
                 cost_usd: work + handoff + tools,
             }
         });
@@ -124,6 +173,7 @@ impl<O: Observer> World<'_, O> {
         let task = &mut self.tasks[t as usize];
         task.tokens_in += tokens_in;
         task.tokens_out += tokens_out;
+        work + handoff + tools
     }
 
     /// Charges a task's business unit on a ledger row, and the task itself: as waste, or
