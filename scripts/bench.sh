@@ -11,7 +11,12 @@
 #   scripts/bench.sh [TASKS]
 #
 # It then times whole commands: the cost of --audit, and a 200-point sweep with --jobs 1
-# against --jobs 2 (identical output checked).
+# against --jobs 2 (identical output checked), and prints the peak RSS of a batch of
+# 1,000,000 tasks arriving at once on the M/M/5 queue (waiting tasks are deferred
+# arrivals of 4 bytes each, see src/workflow/agents/pool.rs).
+#
+# Before/after in one run, alternating two builds of the example: benches/compare.sh;
+# how the figures in docs/bench.md were measured is written there.
 #
 # For the criterion benches (engine hot loop; mmc, default and pipeline replications):
 #   cargo bench --bench engine
@@ -52,4 +57,15 @@ import sys
 one, two = float(sys.argv[1]), float(sys.argv[2])
 print(f"sweep            200 points x 20 replications, default scenario: {one:.2f} s with --jobs 1, "
       f"{two:.2f} s with --jobs 2 (speed-up {one / two:.2f}x; {200 / two:.0f} points/s)")
+PY
+
+batch="$tmp/batch"
+python3 - "$bin" "$batch" <<'PY'
+import resource, subprocess, sys
+bin, out = sys.argv[1], sys.argv[2]
+subprocess.run([bin, "run", "scenarios/mmc.toml", "--replications", "1", "--jobs", "1", "--no-charts", "--quiet",
+                "--set", "workload.tasks=1000000", "--set", "workload.arrivals={ process = \"batch\" }", "--out", out],
+               check=True, stdout=subprocess.DEVNULL)
+kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"batch            M/M/5, 1,000,000 tasks arriving at once: peak RSS {kb / 1024:.1f} MiB")
 PY

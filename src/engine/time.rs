@@ -27,11 +27,9 @@ impl SimTime {
     /// Negative and NaN inputs become zero; values past the range saturate.
     #[inline]
     pub fn from_secs(secs: f64) -> SimTime {
-        if secs.is_nan() || secs <= 0.0 {
-            return SimTime::ZERO;
-        }
-        let ns = (secs * Self::NS_PER_S).round();
-        if ns >= u64::MAX as f64 { SimTime::NEVER } else { SimTime(ns as u64) }
+        // NaN and negative products round to 0, and past the range the cast saturates
+        // at `NEVER` (`u64::MAX`).
+        SimTime(round_to_u64(secs * Self::NS_PER_S))
     }
 
     /// This time in seconds.
@@ -44,6 +42,30 @@ impl SimTime {
     #[inline]
     pub fn saturating_sub(self, earlier: SimTime) -> SimTime {
         SimTime(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// `x.round() as u64` (to nearest, halves away from zero; NaN and negatives give 0,
+/// values past `u64::MAX` saturate), without the call to the C library's `round` that
+/// `f64::round` compiles to on x86-64 without SSE4.1: the simulator rounds every
+/// duration and token count it draws.
+///
+/// Exact: below 2^52, `x - trunc(x)` is computed without error (Sterbenz), so comparing
+/// it with one half decides the rounding as `round` does; from 2^52 on every `f64` is
+/// a whole number and the saturating cast is exact.
+#[inline(always)]
+pub fn round_to_u64(x: f64) -> u64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    if (0.5..TWO_52).contains(&x) {
+        // SAFETY: 0.5 <= x < 2^52, so the integer part of x fits an i64 (this is one
+        // truncating conversion instead of the checked, saturating `as`).
+        let whole = unsafe { x.to_int_unchecked::<i64>() };
+        (whole + i64::from(x - whole as f64 >= 0.5)) as u64
+    } else if x >= TWO_52 {
+        x as u64
+    } else {
+        // NaN, negative, or below one half.
+        0
     }
 }
 
@@ -88,6 +110,51 @@ mod tests {
         assert_eq!(SimTime::from_secs(f64::NAN), SimTime::ZERO);
         assert_eq!(SimTime::from_secs(1e300), SimTime::NEVER);
         assert_eq!(SimTime::from_secs(2.25).as_secs(), 2.25);
+    }
+
+    #[test]
+    fn round_to_u64_is_round_then_cast() {
+        let two52 = 4_503_599_627_370_496.0f64;
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            1e-300,
+            two52 - 0.5,
+            two52 - 1.5,
+            two52,
+            two52 + 1.0,
+            2.0 * two52 + 2.0,
+            9.223372036854775e18,
+            1.8446744073709552e19,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        // Every binade, with halves and their neighbours.
+        for e in -60..70 {
+            let b = 2f64.powi(e);
+            for m in [1.0, 1.25, 1.5, 1.75, 1.9999999] {
+                let x = b * m;
+                xs.extend([x, x + 0.5, (x + 0.5).next_up(), (x + 0.5).next_down(), x.next_up(), x.next_down()]);
+            }
+        }
+        let mut g = crate::engine::keyed::Keyed::new(3).at(&[1]);
+        for _ in 0..100_000 {
+            let u = g.uniform();
+            xs.push(u * 1e4);
+            xs.push((u * 64.0).exp2());
+        }
+        for x in xs {
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x:e}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Poisson};
 
+use crate::engine::time::round_to_u64;
+
 /// A random quantity as a scenario describes it, with the largest value a draw may take
 /// (the limit of its quantity, see `model/limits.rs`). Built once, sampled per
 /// event without allocating.
@@ -163,7 +165,7 @@ impl Dist {
     #[inline]
     pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let x = self.sample(rng);
-        if x.is_finite() && x > 0.0 { x.round() as u64 } else { 0 }
+        if x.is_finite() { round_to_u64(x) } else { 0 }
     }
 
     /// True when the distribution is a constant zero.

@@ -119,6 +119,9 @@ pub(crate) struct World<'a, O: Observer> {
     ancestors: Vec<u64>,
     rework_set: Vec<u64>,
     agent_salt: Vec<u64>,
+    /// The pool an arriving task's first calls go to and their number, when they all go
+    /// to one pool (arrivals can then be deferred, see [`pool`]).
+    first_calls: Option<(usize, u32)>,
     orch_row: usize,
     platform_row: usize,
     escalation_row: usize,
@@ -186,6 +189,7 @@ impl<'a, O: Observer> World<'a, O> {
         let orch_key = step_hash.iter().map(|&k| mix64(orch ^ k)).chain([orch]).map(|k| draws.step(k)).collect();
         let step_key = step_hash.iter().map(|&k| draws.step(k)).collect();
         let pools = sc.models.iter().map(Pool::new).collect();
+        let first_calls = pool::first_calls(sc, st, &preds);
         let ledger = Ledger::new(rows.len(), sc.business_units.len());
         World {
             sc,
@@ -215,6 +219,7 @@ impl<'a, O: Observer> World<'a, O> {
             ancestors,
             rework_set,
             agent_salt: sc.agents.iter().map(|a| name_hash(&a.name)).collect(),
+            first_calls,
             orch_row,
             platform_row,
             escalation_row,
@@ -224,6 +229,24 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Runs the world to its end; returns its results and its observer.
     pub(crate) fn run(mut self) -> (WorldResult, O) {
+        self.run_events();
+        self.admit_backlog();
+        let stopped = self.q.overrun().map(|(_, ev)| self.overrun_cause(ev));
+        self.charge_monthly_fee();
+        self.counters.events = self.q.events_processed();
+        let result = WorldResult {
+            ledger: self.ledger,
+            counters: self.counters,
+            row_names: self.rows,
+            task_rows: self.task_rows,
+            trail: None,
+            stopped,
+        };
+        (result, self.obs)
+    }
+
+    /// Processes events until none is left (or the time limit stops the queue).
+    fn run_events(&mut self) {
         self.next_spec = self.stream.next();
         if let Some(s) = self.next_spec {
             self.q.schedule(s.arrival, Ev::TaskArrived);
@@ -240,18 +263,6 @@ impl<'a, O: Observer> World<'a, O> {
                 Ev::EscalationFinished(t, g) => self.on_escalation_finished(t, g),
             }
         }
-        let stopped = self.q.overrun().map(|(_, ev)| self.overrun_cause(ev));
-        self.charge_monthly_fee();
-        self.counters.events = self.q.events_processed();
-        let result = WorldResult {
-            ledger: self.ledger,
-            counters: self.counters,
-            row_names: self.rows,
-            task_rows: self.task_rows,
-            trail: None,
-            stopped,
-        };
-        (result, self.obs)
     }
 
     /// The scenario field behind an event that would have fallen past the time limit.
@@ -297,6 +308,13 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(s) = self.next_spec {
             self.q.schedule(s.arrival, Ev::TaskArrived);
         }
+        if !self.defer_arrival(&spec) {
+            self.admit(spec);
+        }
+    }
+
+    /// Gives an arrived task a slot, counts and charges it, and issues its first calls.
+    fn admit(&mut self, spec: TaskSpec) {
         let class = &self.sc.workload.classes[spec.class];
         let bu = class.business_unit;
         let t = match self.free_tasks.pop() {

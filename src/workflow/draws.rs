@@ -21,6 +21,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::stream::name_hash;
 use crate::engine::keyed::{Keyed, KeyedRng, mix64};
+use crate::engine::time::round_to_u64;
 use crate::engine::{Purpose, stream as rng_stream};
 use crate::model::Dist;
 
@@ -120,7 +121,7 @@ pub(crate) fn sample(d: &Dist, attempt: &Keyed, draw: Draw) -> f64 {
 #[inline]
 pub(crate) fn count(d: &Dist, attempt: &Keyed, draw: Draw) -> u64 {
     let x = sample(d, attempt, draw);
-    if x.is_finite() && x > 0.0 { x.round() as u64 } else { 0 }
+    if x.is_finite() { round_to_u64(x) } else { 0 }
 }
 
 /// A standard normal `eps` for `draw` of an attempt.

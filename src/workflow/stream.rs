@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
+use crate::engine::time::round_to_u64;
 use crate::engine::{Purpose, SimRng, SimTime, stream};
 use crate::model::{Arrivals, Scenario};
 
@@ -23,8 +24,9 @@ pub struct TaskSpec {
     pub key: u64,
 }
 
-/// A lazily generated task stream (memory does not grow with the number of tasks).
-#[derive(Debug)]
+/// A lazily generated task stream (memory does not grow with the number of tasks). A
+/// clone goes on with the same tasks.
+#[derive(Clone, Debug)]
 pub struct TaskStream {
     rng: SimRng,
     arrivals: ArrivalGen,
@@ -34,7 +36,7 @@ pub struct TaskStream {
     clock: SimTime,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum ArrivalGen {
     Poisson {
         mean_ns: f64,
@@ -102,7 +104,7 @@ impl Iterator for TaskStream {
             ArrivalGen::Poisson { mean_ns } => {
                 let gap: f64 = Exp1.sample(&mut self.rng);
                 // The first task arrives after one gap, as in a stationary Poisson process.
-                self.clock += SimTime((gap * mean_ns).round() as u64);
+                self.clock += SimTime(round_to_u64(gap * mean_ns));
                 self.clock
             }
             ArrivalGen::Fixed { interval } => SimTime(interval.0.saturating_mul(id)),

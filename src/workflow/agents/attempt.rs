@@ -229,8 +229,7 @@ impl<O: Observer> World<'_, O> {
         cl.tool_calls = tools;
         cl.outcome = AttemptOutcome::Pending;
         let m = cl.model as usize;
-        self.pools[m].waiting.push_back(c);
-        self.dispatch(m);
+        self.enqueue(m, c);
     }
 
     pub(super) fn start_attempt(&mut self, c: u32) {
