@@ -177,3 +177,31 @@ fn bill_errors_name_the_model_and_the_tiers() {
     let e = bill_priced("m2", &p, ServiceTier::Standard, &u).unwrap_err();
     assert_eq!(e.to_string(), "m2 has no 1-hour cache-write price (cache_creation_input_token_cost_above_1hr)");
 }
+
+/// `tasks.csv` writes an outcome by this name; it must be the serde name too (the same
+/// file is read back by `audit` and `sweep --merge`).
+#[test]
+fn outcome_names_are_the_file_names() {
+    use orchsim::workflow::Outcome;
+    let all = [Outcome::Correct, Outcome::Wrong, Outcome::Failed, Outcome::Escalated];
+    assert_eq!(all.map(Outcome::as_str), ["correct", "wrong", "failed", "escalated"]);
+    for o in all {
+        assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{}\"", o.as_str()));
+    }
+}
+
+/// The message a user gets when a scenario makes the clock run away (exit 2): what
+/// passed the limit, the limit in years (100 years of 365 days), and what to change.
+#[test]
+fn the_time_limit_message_names_the_limit_in_years() {
+    let t = orchsim::workflow::TimeLimitExceeded {
+        field: "models.server.requests_per_min".into(),
+        value: "1e-7".into(),
+        what: "a call would start".into(),
+    };
+    assert_eq!(
+        t.expected(),
+        "a call would start more than 100 years into the simulation (the simulated-time limit); \
+         this value makes the clock run away: use a rate or duration that keeps the run within the limit"
+    );
+}
