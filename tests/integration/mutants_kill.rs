@@ -205,3 +205,93 @@ fn the_time_limit_message_names_the_limit_in_years() {
          this value makes the clock run away: use a rate or duration that keeps the run within the limit"
     );
 }
+
+/// Attempts are counted per task (`tasks.csv`) and per row (`agents.csv`): a two-step
+/// pipeline that never errs makes one attempt a step; a step whose every attempt times
+/// out (TTFT 1 s, limit 0.5 s) makes `max_attempts` of them and fails the task.
+#[test]
+fn attempts_are_counted_per_task_and_per_row() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let toml = |timeout: &str| {
+        format!(
+            r#"
+name = "attempts"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 7
+arrivals = {{ process = "fixed", interval_s = 10 }}
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+{timeout}
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{{ id = "one", agent = "a" }}, {{ id = "two", agent = "a" }}]
+retry = {{ max_attempts = 3, backoff_base_s = 0 }}
+"#
+        )
+    };
+    let w = run_world(&crate::common::load_scenario(&toml("")), 0, 0, WorldOptions { task_log: true }, None);
+    assert_eq!(w.task_rows.len(), 7);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts, t.reworks), (Outcome::Correct, 2, 0));
+    }
+    for r in &w.ledger.rows[..2] {
+        assert_eq!((r.calls, r.attempts, r.failed_attempts), (7, 7, 0));
+    }
+    let w = run_world(&crate::common::load_scenario(&toml("timeout_s = 0.5")), 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts), (Outcome::Failed, 3));
+    }
+    assert_eq!((w.ledger.rows[0].attempts, w.ledger.rows[0].failed_attempts), (21, 21));
+    assert_eq!(w.ledger.rows[1].attempts, 0, "the second step never starts");
+}
+
+/// A human strategy makes one call and one attempt per task on its single row, and
+/// charges hours × rate × team size once per task: 3 tasks of exactly 2 h, a team of 2
+/// at $40/h, $160 each.
+#[test]
+fn a_human_team_counts_one_attempt_per_task() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "people"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 3
+arrivals = { process = "fixed", interval_s = 3600 }
+
+[agents.unused]
+model = "gpt-4o"
+
+[strategies.people]
+kind = "human"
+team_size = 2
+hours_per_task = 2
+usd_per_hour = 40
+error_rate = 0
+teams = 1
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let row = &w.ledger.rows[0];
+    assert_eq!((row.calls, row.attempts), (3, 3));
+    assert_eq!(row.cost, Usd(3 * 160 * 1_000_000_000_000));
+    assert_eq!(w.ledger.total, row.cost);
+    assert!(w.task_rows.iter().all(|t| t.outcome == Outcome::Correct));
+    // One team, arrivals an hour apart, 2 h each: the k-th task (0-based) waits k hours.
+    assert_eq!(w.counters.queue_waits, 3);
+    assert_eq!(w.counters.queue_wait_sum_ns, (1 + 2) * 3_600 * 1_000_000_000);
+}
