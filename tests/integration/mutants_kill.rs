@@ -295,3 +295,48 @@ teams = 1
     assert_eq!(w.counters.queue_waits, 3);
     assert_eq!(w.counters.queue_wait_sum_ns, (1 + 2) * 3_600 * 1_000_000_000);
 }
+
+/// `pct_of_model_spend` is charged on the model work and the hand-off tokens together
+/// (README, "Platform"): 10 input + 10 output tokens at $1/Mtok (10⁶ pico-dollars a
+/// token) is 20·10⁶ of work, 100 hand-off tokens 100·10⁶ of orchestration, and 10% of
+/// their sum, 12·10⁶, goes to the platform; per task, 4 tasks.
+#[test]
+fn the_platform_share_counts_the_handoff_tokens() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "platform-share"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 4
+arrivals = { process = "fixed", interval_s = 10 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+handoff_tokens = 100
+platform = { pct_of_model_spend = 10 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    let l = &w.ledger;
+    let m = 1_000_000i128;
+    assert_eq!(l.category(Category::Model), Usd(4 * 20 * m));
+    assert_eq!(l.category(Category::Orchestration), Usd(4 * 100 * m));
+    assert_eq!(l.category(Category::Platform), Usd(4 * 12 * m));
+    assert_eq!(l.total, Usd(4 * 132 * m));
+    assert_eq!((w.counters.tokens_in, w.counters.tokens_out), (4 * 110, 4 * 10));
+}
