@@ -340,3 +340,89 @@ platform = { pct_of_model_spend = 10 }
     assert_eq!(l.total, Usd(4 * 132 * m));
     assert_eq!((w.counters.tokens_in, w.counters.tokens_out), (4 * 110, 4 * 10));
 }
+
+/// A timeout cuts the tokens produced so far, reasoning first (README, "Reasoning
+/// tokens"): TTFT 0.5 s, 100 tokens/s, limit 2 s gives floor(1.5 × 100) = 150 tokens,
+/// the 100 reasoning tokens and then 50 of the output. Two attempts a task, every one
+/// cut off; reasoning is billed at the output price ($1/Mtok, 10⁶ pico-dollars a token).
+#[test]
+fn a_timeout_bills_reasoning_first_then_output() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "timeout-reasoning"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 5
+arrivals = { process = "fixed", interval_s = 10 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 0.5
+output_tokens_per_s = 100
+timeout_s = 2
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 1000
+reasoning_tokens = 100
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 2, backoff_base_s = 0 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts, t.tokens_in, t.tokens_out), (Outcome::Failed, 2, 2 * 10, 2 * 150));
+    }
+    let row = &w.ledger.rows[0];
+    assert_eq!((row.attempts, row.failed_attempts, row.tokens_out), (10, 10, 10 * 150));
+    assert_eq!(w.ledger.total, Usd(10 * (10 + 150) * 1_000_000));
+}
+
+/// A tokens-per-minute budget asks for every token of a request: 50 input + 10 hand-off
+/// + 20 output + 20 reasoning = 100, so 6,000 tokens a minute pace a backlog at 60
+/// requests a minute. 200 tasks at once: 60 start at 0 and task k ≥ 60 at (k − 59) s;
+/// each takes 1 s + 40 tokens / 100 tokens/s = 1.4 s, so the last ends at 141.4 s.
+#[test]
+fn a_token_budget_counts_every_token_of_a_request() {
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "tpm-all-tokens"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 200
+arrivals = { process = "batch" }
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+tokens_per_min = 6000
+
+[agents.a]
+model = "m"
+input_tokens = 50
+output_tokens = 20
+reasoning_tokens = 20
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+handoff_tokens = 10
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert_eq!(w.counters.correct, 200);
+    // Bucket arithmetic rounds waits up to the nanosecond: allow a microsecond a task.
+    let makespan = w.counters.makespan.as_secs();
+    assert!((makespan - 141.4).abs() < 200e-6, "makespan {makespan}");
+}
