@@ -426,3 +426,107 @@ handoff_tokens = 10
     let makespan = w.counters.makespan.as_secs();
     assert!((makespan - 141.4).abs() < 200e-6, "makespan {makespan}");
 }
+
+/// A rework reruns the steps from its target to the reviewer and no others: a → b →
+/// check(reworks b), a checker that flags every pass (false-positive rate 1) and two
+/// reworks allowed, so b and the check run 3 times a task, a once, and every task fails
+/// when the reworks run out.
+#[test]
+fn a_rework_reruns_only_its_target_and_what_follows() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "rework-set"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 6
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.worker]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[agents.checker]
+model = "m"
+review = { recall = 1, false_positive_rate = 1 }
+
+[strategies.s]
+steps = [
+  { id = "a", agent = "worker" },
+  { id = "b", agent = "worker" },
+  { id = "check", agent = "checker", reworks = "b", max_rework = 2, on_exhausted = "fail" },
+]
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let calls: Vec<u64> = w.ledger.rows[..3].iter().map(|r| r.calls).collect();
+    assert_eq!(calls, [6, 18, 18]);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.reworks, t.attempts), (Outcome::Failed, 2, 7));
+    }
+}
+
+/// An attempt whose limit falls before its first token is cut off there, transient
+/// error or not (`timeout_s` < TTFT): 3 attempts of exactly 1 s, although half the
+/// attempts draw a transient error (which would end at the TTFT, 2 s).
+#[test]
+fn a_limit_before_the_first_token_cuts_every_attempt() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "cut-before-ttft"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 10
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 2
+output_tokens_per_s = 100
+timeout_s = 1
+error_rate = 0.5
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 3, backoff_base_s = 0 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts), (Outcome::Failed, 3));
+        assert!((t.finish_s - t.arrival_s - 3.0).abs() < 1e-9, "{t:?}");
+    }
+}
+
+/// The keyed draws are SplitMix64's finaliser and names are hashed with 64-bit FNV-1a:
+/// the published test vectors pin both (a changed shift or operator changes every
+/// simulated number). SplitMix64 seeded with 0 first outputs 0xe220a8397b1dcdaf, the
+/// mix of 0x9e3779b97f4a7c15, which is what a key of 0 salted with 1 mixes; a uniform
+/// keeps its top 53 bits.
+#[test]
+fn keyed_draws_and_name_hashes_match_published_vectors() {
+    use orchsim::workflow::stream::{keyed_uniform, name_hash};
+    assert_eq!(keyed_uniform(0, 1), (0xe220_a839_7b1d_cdafu64 >> 11) as f64 / (1u64 << 53) as f64);
+    assert_eq!(keyed_uniform(0x9e37_79b9_7f4a_7c15, 0), keyed_uniform(0, 1));
+    assert_eq!(name_hash(""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(name_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(name_hash("foobar"), 0x8594_4171_f739_67e8);
+}
