@@ -530,3 +530,38 @@ fn keyed_draws_and_name_hashes_match_published_vectors() {
     assert_eq!(name_hash("a"), 0xaf63_dc4c_8601_ec8c);
     assert_eq!(name_hash("foobar"), 0x8594_4171_f739_67e8);
 }
+
+/// The task stream says how many tasks it holds and yields exactly those, numbered in
+/// arrival order, every `interval_s` for fixed arrivals (task k at k × 2.5 s).
+#[test]
+fn the_task_stream_knows_its_length() {
+    use orchsim::engine::SimTime;
+    use orchsim::workflow::TaskStream;
+    let sc = crate::common::load_scenario(
+        r#"
+name = "stream"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 7
+arrivals = { process = "fixed", interval_s = 2.5 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+"#,
+    );
+    let s = TaskStream::new(&sc, 0);
+    assert_eq!((s.len(), s.is_empty()), (7, false));
+    let specs: Vec<(u64, SimTime)> = s.map(|t| (t.id, t.arrival)).collect();
+    assert_eq!(specs, (0..7).map(|k| (k, SimTime(k * 2_500_000_000))).collect::<Vec<_>>());
+}
