@@ -565,3 +565,45 @@ steps = [{ id = "one", agent = "a" }]
     let specs: Vec<(u64, SimTime)> = s.map(|t| (t.id, t.arrival)).collect();
     assert_eq!(specs, (0..7).map(|k| (k, SimTime(k * 2_500_000_000))).collect::<Vec<_>>());
 }
+
+/// Full jitter draws each backoff uniformly in [0, backoff): every attempt is cut off at
+/// 1 s (limit before the first token) and retried once after a backoff of 10 s
+/// jittered, so a task takes 2 s + U(0, 10) s, strictly under 12 s, with mean 7 s; over
+/// 400 tasks the mean's standard error is 10/√12/√400 = 0.144 s (5 SE allowed).
+#[test]
+fn full_jitter_draws_the_backoff_below_its_bound() {
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "jitter"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 400
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 2
+output_tokens_per_s = 100
+timeout_s = 1
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 2, backoff_base_s = 10, backoff_factor = 1, backoff_max_s = 30, jitter = "full" }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let lat: Vec<f64> = w.task_rows.iter().map(|t| t.finish_s - t.arrival_s).collect();
+    assert_eq!(lat.len(), 400);
+    assert!(lat.iter().all(|&l| (2.0..12.0).contains(&l)), "{lat:?}");
+    let mean = lat.iter().sum::<f64>() / 400.0;
+    assert!((mean - 7.0).abs() < 5.0 * 0.144, "mean latency {mean}");
+}
