@@ -607,3 +607,89 @@ retry = { max_attempts = 2, backoff_base_s = 10, backoff_factor = 1, backoff_max
     let mean = lat.iter().sum::<f64>() / 400.0;
     assert!((mean - 7.0).abs() < 5.0 * 0.144, "mean latency {mean}");
 }
+
+/// Tool fees are the fee per call times the calls of an attempt: 3 calls at $0.01 are
+/// $0.03 an attempt, charged as tools; 5 tasks of one attempt each.
+#[test]
+fn tool_fees_are_per_call_times_calls() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "tool-fees"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 5
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+tool_calls = { count = 3, latency_s = 1, usd_per_call = 0.01, tokens_per_call = 0 }
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert_eq!(w.ledger.category(Category::Tool), Usd(5 * 30_000_000_000));
+    assert_eq!(w.ledger.total, w.ledger.category(Category::Tool));
+}
+
+/// People who always err (`error_rate = 1`) get every escalated task wrong, with the
+/// escalation row as root cause; people who never err get all of them right. A checker
+/// that flags every pass, with no rework allowed, escalates every task; each costs 2 h
+/// at $50/h.
+#[test]
+fn escalated_tasks_follow_the_peoples_error_rate() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    for (error_rate, wrong) in [(1.0, 4u64), (0.0, 0)] {
+        let sc = crate::common::load_scenario(&format!(
+            r#"
+name = "escalation"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 4
+arrivals = {{ process = "fixed", interval_s = 100000 }}
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+
+[agents.checker]
+model = "m"
+review = {{ recall = 1, false_positive_rate = 1 }}
+
+[strategies.s]
+steps = [
+  {{ id = "one", agent = "a" }},
+  {{ id = "check", agent = "checker", max_rework = 0, on_exhausted = "escalate" }},
+]
+escalation = {{ hours = 2, usd_per_hour = 50, error_rate = {error_rate} }}
+"#
+        ));
+        let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+        let c = &w.counters;
+        assert_eq!((c.escalated, c.wrong, c.correct, c.failed), (4, wrong, 4 - wrong, 0), "error_rate {error_rate}");
+        assert_eq!(w.ledger.category(Category::Human), Usd(4 * 100 * 1_000_000_000_000));
+        assert!(w.task_rows.iter().all(|t| t.outcome == Outcome::Escalated));
+        assert_eq!(w.task_rows.iter().filter(|t| t.root_cause.is_some()).count() as u64, wrong);
+    }
+}
