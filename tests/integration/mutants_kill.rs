@@ -385,9 +385,9 @@ retry = { max_attempts = 2, backoff_base_s = 0 }
     assert_eq!(w.ledger.total, Usd(10 * (10 + 150) * 1_000_000));
 }
 
-/// A tokens-per-minute budget asks for every token of a request: 50 input + 10 hand-off
-/// + 20 output + 20 reasoning = 100, so 6,000 tokens a minute pace a backlog at 60
-/// requests a minute. 200 tasks at once: 60 start at 0 and task k ≥ 60 at (k − 59) s;
+/// A tokens-per-minute budget asks for every token of a request: 50 input, 10 hand-off,
+/// 20 output and 20 reasoning tokens, 100 in all, so 6,000 tokens a minute pace a backlog
+/// at 60 requests a minute. 200 tasks at once: 60 start at 0 and task k ≥ 60 at (k − 59) s;
 /// each takes 1 s + 40 tokens / 100 tokens/s = 1.4 s, so the last ends at 141.4 s.
 #[test]
 fn a_token_budget_counts_every_token_of_a_request() {
