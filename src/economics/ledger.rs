@@ -88,3 +88,27 @@ impl Ledger {
         self.by_category[cat as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Charges land on their row, their business unit, their category and the total,
+    /// and nowhere else.
+    #[test]
+    fn a_charge_lands_in_each_breakdown_once() {
+        let mut l = Ledger::new(3, 2);
+        l.charge(0, 1, Category::Model, Usd(7));
+        l.charge(2, 0, Category::Human, Usd(100));
+        l.charge(2, 1, Category::Platform, Usd(-3));
+        l.charge(1, 1, Category::Orchestration, Usd(20));
+        l.charge(1, 0, Category::Tool, Usd(5));
+        assert_eq!(l.rows.iter().map(|r| r.cost).collect::<Vec<_>>(), [Usd(7), Usd(25), Usd(97)]);
+        assert_eq!(l.bus.iter().map(|b| b.cost).collect::<Vec<_>>(), [Usd(105), Usd(24)]);
+        assert_eq!(l.by_category, [Usd(7), Usd(5), Usd(20), Usd(-3), Usd(100)]);
+        assert_eq!(l.total, Usd(129));
+        let cats = [Category::Model, Category::Tool, Category::Orchestration, Category::Platform, Category::Human];
+        assert_eq!(cats.map(|c| l.category(c)), l.by_category);
+        assert_eq!((l.rows[0].calls, l.bus[0].tasks), (0, 0));
+    }
+}

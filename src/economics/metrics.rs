@@ -300,6 +300,8 @@ pub fn t_critical_975(df: usize) -> f64 {
 mod tests {
     use super::*;
 
+    const PICO: i128 = super::super::money::PICO_PER_USD;
+
     /// The CSV columns, written out by hand: the struct must keep these names in this
     /// order, and `METRIC` must point at each.
     #[test]
@@ -333,6 +335,114 @@ mod tests {
         assert!(stat(&[1.0]).std.is_nan());
         assert_eq!(stat(&[1.0, f64::INFINITY]).mean, f64::INFINITY);
         assert_eq!(stat(&[f64::NAN, 2.0, 4.0]).mean, 3.0);
+    }
+
+    /// Every metric of one hand-filled world, against values worked out by hand: 10
+    /// tasks (6 correct, 2 wrong, 2 failed, 1 escalated), latencies 1..=10 s, waits of 2
+    /// and 4 s, $6.75 charged over the five categories, a makespan of 2 h.
+    #[test]
+    fn metrics_of_a_hand_filled_world() {
+        let mut c = Counters { tasks: 10, correct: 6, wrong: 2, failed: 2, escalated: 1, ..Counters::default() };
+        c.wasted = Usd(1_500_000_000_000);
+        (c.tokens_in, c.tokens_out) = (1_000, 500);
+        for s in 1..=10u64 {
+            c.record_latency(SimTime(s * 1_000_000_000));
+        }
+        c.record_wait(SimTime(2_000_000_000));
+        c.record_wait(SimTime(4_000_000_000));
+        c.sla_met = 5;
+        c.makespan = SimTime(7_200 * 1_000_000_000);
+        c.value = Usd(20 * PICO);
+        c.events = 123;
+        let mut l = Ledger::new(1, 1);
+        let dollars = [
+            (Category::Model, 3.0),
+            (Category::Tool, 1.0),
+            (Category::Orchestration, 0.5),
+            (Category::Platform, 0.25),
+            (Category::Human, 2.0),
+        ];
+        for (cat, usd) in dollars {
+            l.charge(0, 0, cat, Usd((usd * PICO as f64) as i128));
+        }
+        let m = metrics(&c, &l);
+        assert_eq!((m.tasks, m.correct, m.wrong, m.failed, m.escalated), (10.0, 6.0, 2.0, 2.0, 1.0));
+        assert_eq!(m.success_rate, 0.6);
+        assert_eq!(m.cost_usd, 6.75);
+        assert_eq!((m.model_cost_usd, m.tool_cost_usd, m.orchestration_cost_usd), (3.0, 1.0, 0.5));
+        assert_eq!((m.platform_fee_usd, m.human_cost_usd, m.wasted_cost_usd), (0.25, 2.0, 1.5));
+        assert_eq!(m.cost_per_task_usd, 0.675);
+        assert_eq!(m.cost_per_success_usd, 1.125);
+        // (0.5 + 0.25) / 6.75 = 1/9: both operands are exact binary fractions.
+        assert_eq!(m.coordination_share, 1.0 / 9.0);
+        assert_eq!((m.tokens_in, m.tokens_out), (1_000.0, 500.0));
+        // 55 s over the 10 finished tasks (correct + wrong + failed).
+        assert_eq!(m.latency_mean_s, 5.5);
+        // Nearest-rank quantiles of 1..=10 s (5th, 10th, 10th value), to the histogram's
+        // 3 significant digits.
+        for (got, want) in [(m.latency_p50_s, 5.0), (m.latency_p95_s, 10.0), (m.latency_p99_s, 10.0)] {
+            assert!((got - want).abs() <= want * 1e-3, "{got} vs {want}");
+        }
+        assert_eq!(m.queue_wait_mean_s, 3.0);
+        assert_eq!(m.sla_met_rate, 0.5);
+        // 8 delivered (correct + wrong) in 2 h.
+        assert_eq!(m.throughput_per_hour, 4.0);
+        assert_eq!(m.makespan_s, 7_200.0);
+        assert_eq!((m.value_usd, m.net_value_usd, m.events), (20.0, 13.25, 123.0));
+        assert_eq!(metric_values(&c, &l), m.to_array());
+    }
+
+    /// The undefined cases: no tasks, no correct result, no latency recorded.
+    #[test]
+    fn metrics_of_an_empty_world() {
+        let c = Counters::default();
+        let mut l = Ledger::new(1, 1);
+        let m = metrics(&c, &l);
+        assert_eq!(m.cost_usd, 0.0);
+        for v in [
+            m.success_rate,
+            m.cost_per_task_usd,
+            m.coordination_share,
+            m.latency_mean_s,
+            m.latency_p50_s,
+            m.queue_wait_mean_s,
+            m.throughput_per_hour,
+        ] {
+            assert!(v.is_nan(), "{m:?}");
+        }
+        assert_eq!(m.cost_per_success_usd, f64::INFINITY);
+        l.charge(0, 0, Category::Model, Usd(PICO));
+        let one = Counters { tasks: 1, correct: 1, ..Counters::default() };
+        assert_eq!(metrics(&one, &l).cost_per_success_usd, 1.0);
+        // A latency under 1 µs is recorded as 1 µs (the histogram's lowest value).
+        let mut fast = Counters::default();
+        fast.record_latency(SimTime(10));
+        assert_eq!(fast.latency_sum_ns, 10);
+        assert_eq!((fast.latency_us.len(), fast.latency_us.min()), (1, 1));
+    }
+
+    /// Two and three values, worked by hand: mean, n − 1 spread, t interval.
+    #[test]
+    fn stat_of_small_samples() {
+        let s = stat(&[1.0, 3.0]);
+        // mean 2, var ((−1)² + 1²)/1 = 2, half = t(0.975; 1) · √2 / √2 = 12.706...
+        assert_eq!((s.mean, s.n), (2.0, 2));
+        assert_eq!(s.std, 2f64.sqrt());
+        let t1 = t_critical_975(1);
+        assert!((s.ci95_low - (2.0 - t1)).abs() < 1e-12 && (s.ci95_high - (2.0 + t1)).abs() < 1e-12, "{s:?}");
+        let s = stat(&[2.0, 4.0, 9.0]);
+        // mean 5, var (9 + 1 + 16)/2 = 13.
+        assert_eq!(s.mean, 5.0);
+        assert!((s.std - 13f64.sqrt()).abs() < 1e-12);
+        let e = stat(&[]);
+        assert!(e.mean.is_nan() && e.std.is_nan() && e.n == 0);
+        let one = stat(&[7.0, f64::NAN]);
+        assert_eq!((one.mean, one.n), (7.0, 1));
+        assert!(one.std.is_nan() && one.ci95_low.is_nan() && one.ci95_high.is_nan());
+        let inf = stat(&[-1.0, f64::NEG_INFINITY, 3.0]);
+        assert_eq!((inf.mean, inf.n), (f64::NEG_INFINITY, 3));
+        assert!(inf.std.is_nan() && inf.ci95_low.is_nan());
+        assert!(t_critical_975(0).is_nan());
     }
 
     #[test]

@@ -193,3 +193,519 @@ fn bill_errors_name_the_model_and_the_tiers() {
     let e = bill_priced("m2", &p, ServiceTier::Standard, &u).unwrap_err();
     assert_eq!(e.to_string(), "m2 has no 1-hour cache-write price (cache_creation_input_token_cost_above_1hr)");
 }
+
+/// `tasks.csv` writes an outcome by this name; it must be the serde name too (the same
+/// file is read back by `audit` and `sweep --merge`).
+#[test]
+fn outcome_names_are_the_file_names() {
+    use orchsim::workflow::Outcome;
+    let all = [Outcome::Correct, Outcome::Wrong, Outcome::Failed, Outcome::Escalated];
+    assert_eq!(all.map(Outcome::as_str), ["correct", "wrong", "failed", "escalated"]);
+    for o in all {
+        assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{}\"", o.as_str()));
+    }
+}
+
+/// The message a user gets when a scenario makes the clock run away (exit 2): what
+/// passed the limit, the limit in years (100 years of 365 days), and what to change.
+#[test]
+fn the_time_limit_message_names_the_limit_in_years() {
+    let t = orchsim::workflow::TimeLimitExceeded {
+        field: "models.server.requests_per_min".into(),
+        value: "1e-7".into(),
+        what: "a call would start".into(),
+    };
+    assert_eq!(
+        t.expected(),
+        "a call would start more than 100 years into the simulation (the simulated-time limit); \
+         this value makes the clock run away: use a rate or duration that keeps the run within the limit"
+    );
+}
+
+/// Attempts are counted per task (`tasks.csv`) and per row (`agents.csv`): a two-step
+/// pipeline that never errs makes one attempt a step; a step whose every attempt times
+/// out (TTFT 1 s, limit 0.5 s) makes `max_attempts` of them and fails the task.
+#[test]
+fn attempts_are_counted_per_task_and_per_row() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let toml = |timeout: &str| {
+        format!(
+            r#"
+name = "attempts"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 7
+arrivals = {{ process = "fixed", interval_s = 10 }}
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+{timeout}
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{{ id = "one", agent = "a" }}, {{ id = "two", agent = "a" }}]
+retry = {{ max_attempts = 3, backoff_base_s = 0 }}
+"#
+        )
+    };
+    let w = run_world(&crate::common::load_scenario(&toml("")), 0, 0, WorldOptions { task_log: true }, None);
+    assert_eq!(w.task_rows.len(), 7);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts, t.reworks), (Outcome::Correct, 2, 0));
+    }
+    for r in &w.ledger.rows[..2] {
+        assert_eq!((r.calls, r.attempts, r.failed_attempts), (7, 7, 0));
+    }
+    let w = run_world(&crate::common::load_scenario(&toml("timeout_s = 0.5")), 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts), (Outcome::Failed, 3));
+    }
+    assert_eq!((w.ledger.rows[0].attempts, w.ledger.rows[0].failed_attempts), (21, 21));
+    assert_eq!(w.ledger.rows[1].attempts, 0, "the second step never starts");
+}
+
+/// A human strategy makes one call and one attempt per task on its single row, and
+/// charges hours × rate × team size once per task: 3 tasks of exactly 2 h, a team of 2
+/// at $40/h, $160 each.
+#[test]
+fn a_human_team_counts_one_attempt_per_task() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "people"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 3
+arrivals = { process = "fixed", interval_s = 3600 }
+
+[agents.unused]
+model = "gpt-4o"
+
+[strategies.people]
+kind = "human"
+team_size = 2
+hours_per_task = 2
+usd_per_hour = 40
+error_rate = 0
+teams = 1
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let row = &w.ledger.rows[0];
+    assert_eq!((row.calls, row.attempts), (3, 3));
+    assert_eq!(row.cost, Usd(3 * 160 * 1_000_000_000_000));
+    assert_eq!(w.ledger.total, row.cost);
+    assert!(w.task_rows.iter().all(|t| t.outcome == Outcome::Correct));
+    // One team, arrivals an hour apart, 2 h each: the k-th task (0-based) waits k hours.
+    assert_eq!(w.counters.queue_waits, 3);
+    assert_eq!(w.counters.queue_wait_sum_ns, (1 + 2) * 3_600 * 1_000_000_000);
+}
+
+/// `pct_of_model_spend` is charged on the model work and the hand-off tokens together
+/// (README, "Platform"): 10 input + 10 output tokens at $1/Mtok (10⁶ pico-dollars a
+/// token) is 20·10⁶ of work, 100 hand-off tokens 100·10⁶ of orchestration, and 10% of
+/// their sum, 12·10⁶, goes to the platform; per task, 4 tasks.
+#[test]
+fn the_platform_share_counts_the_handoff_tokens() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "platform-share"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 4
+arrivals = { process = "fixed", interval_s = 10 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+handoff_tokens = 100
+platform = { pct_of_model_spend = 10 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    let l = &w.ledger;
+    let m = 1_000_000i128;
+    assert_eq!(l.category(Category::Model), Usd(4 * 20 * m));
+    assert_eq!(l.category(Category::Orchestration), Usd(4 * 100 * m));
+    assert_eq!(l.category(Category::Platform), Usd(4 * 12 * m));
+    assert_eq!(l.total, Usd(4 * 132 * m));
+    assert_eq!((w.counters.tokens_in, w.counters.tokens_out), (4 * 110, 4 * 10));
+}
+
+/// A timeout cuts the tokens produced so far, reasoning first (README, "Reasoning
+/// tokens"): TTFT 0.5 s, 100 tokens/s, limit 2 s gives floor(1.5 × 100) = 150 tokens,
+/// the 100 reasoning tokens and then 50 of the output. Two attempts a task, every one
+/// cut off; reasoning is billed at the output price ($1/Mtok, 10⁶ pico-dollars a token).
+#[test]
+fn a_timeout_bills_reasoning_first_then_output() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "timeout-reasoning"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 5
+arrivals = { process = "fixed", interval_s = 10 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 0.5
+output_tokens_per_s = 100
+timeout_s = 2
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 1000
+reasoning_tokens = 100
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 2, backoff_base_s = 0 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts, t.tokens_in, t.tokens_out), (Outcome::Failed, 2, 2 * 10, 2 * 150));
+    }
+    let row = &w.ledger.rows[0];
+    assert_eq!((row.attempts, row.failed_attempts, row.tokens_out), (10, 10, 10 * 150));
+    assert_eq!(w.ledger.total, Usd(10 * (10 + 150) * 1_000_000));
+}
+
+/// A tokens-per-minute budget asks for every token of a request: 50 input, 10 hand-off,
+/// 20 output and 20 reasoning tokens, 100 in all, so 6,000 tokens a minute pace a backlog
+/// at 60 requests a minute. 200 tasks at once: 60 start at 0 and task k ≥ 60 at (k − 59) s;
+/// each takes 1 s + 40 tokens / 100 tokens/s = 1.4 s, so the last ends at 141.4 s.
+#[test]
+fn a_token_budget_counts_every_token_of_a_request() {
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "tpm-all-tokens"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 200
+arrivals = { process = "batch" }
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+tokens_per_min = 6000
+
+[agents.a]
+model = "m"
+input_tokens = 50
+output_tokens = 20
+reasoning_tokens = 20
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+handoff_tokens = 10
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert_eq!(w.counters.correct, 200);
+    // Bucket arithmetic rounds waits up to the nanosecond: allow a microsecond a task.
+    let makespan = w.counters.makespan.as_secs();
+    assert!((makespan - 141.4).abs() < 200e-6, "makespan {makespan}");
+}
+
+/// A rework reruns the steps from its target to the reviewer and no others: a → b →
+/// check(reworks b), a checker that flags every pass (false-positive rate 1) and two
+/// reworks allowed, so b and the check run 3 times a task, a once, and every task fails
+/// when the reworks run out.
+#[test]
+fn a_rework_reruns_only_its_target_and_what_follows() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "rework-set"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 6
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.worker]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[agents.checker]
+model = "m"
+review = { recall = 1, false_positive_rate = 1 }
+
+[strategies.s]
+steps = [
+  { id = "a", agent = "worker" },
+  { id = "b", agent = "worker" },
+  { id = "check", agent = "checker", reworks = "b", max_rework = 2, on_exhausted = "fail" },
+]
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let calls: Vec<u64> = w.ledger.rows[..3].iter().map(|r| r.calls).collect();
+    assert_eq!(calls, [6, 18, 18]);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.reworks, t.attempts), (Outcome::Failed, 2, 7));
+    }
+}
+
+/// An attempt whose limit falls before its first token is cut off there, transient
+/// error or not (`timeout_s` < TTFT): 3 attempts of exactly 1 s, although half the
+/// attempts draw a transient error (which would end at the TTFT, 2 s).
+#[test]
+fn a_limit_before_the_first_token_cuts_every_attempt() {
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "cut-before-ttft"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 10
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 2
+output_tokens_per_s = 100
+timeout_s = 1
+error_rate = 0.5
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 3, backoff_base_s = 0 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    for t in &w.task_rows {
+        assert_eq!((t.outcome, t.attempts), (Outcome::Failed, 3));
+        assert!((t.finish_s - t.arrival_s - 3.0).abs() < 1e-9, "{t:?}");
+    }
+}
+
+/// The keyed draws are SplitMix64's finaliser and names are hashed with 64-bit FNV-1a:
+/// the published test vectors pin both (a changed shift or operator changes every
+/// simulated number). SplitMix64 seeded with 0 first outputs 0xe220a8397b1dcdaf, the
+/// mix of 0x9e3779b97f4a7c15, which is what a key of 0 salted with 1 mixes; a uniform
+/// keeps its top 53 bits.
+#[test]
+fn keyed_draws_and_name_hashes_match_published_vectors() {
+    use orchsim::workflow::stream::{keyed_uniform, name_hash};
+    assert_eq!(keyed_uniform(0, 1), (0xe220_a839_7b1d_cdafu64 >> 11) as f64 / (1u64 << 53) as f64);
+    assert_eq!(keyed_uniform(0x9e37_79b9_7f4a_7c15, 0), keyed_uniform(0, 1));
+    assert_eq!(name_hash(""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(name_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(name_hash("foobar"), 0x8594_4171_f739_67e8);
+}
+
+/// The task stream says how many tasks it holds and yields exactly those, numbered in
+/// arrival order, every `interval_s` for fixed arrivals (task k at k × 2.5 s).
+#[test]
+fn the_task_stream_knows_its_length() {
+    use orchsim::engine::SimTime;
+    use orchsim::workflow::TaskStream;
+    let sc = crate::common::load_scenario(
+        r#"
+name = "stream"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 7
+arrivals = { process = "fixed", interval_s = 2.5 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+"#,
+    );
+    let s = TaskStream::new(&sc, 0);
+    assert_eq!((s.len(), s.is_empty()), (7, false));
+    let specs: Vec<(u64, SimTime)> = s.map(|t| (t.id, t.arrival)).collect();
+    assert_eq!(specs, (0..7).map(|k| (k, SimTime(k * 2_500_000_000))).collect::<Vec<_>>());
+}
+
+/// Full jitter draws each backoff uniformly in [0, backoff): every attempt is cut off at
+/// 1 s (limit before the first token) and retried once after a backoff of 10 s
+/// jittered, so a task takes 2 s + U(0, 10) s, strictly under 12 s, with mean 7 s; over
+/// 400 tasks the mean's standard error is 10/√12/√400 = 0.144 s (5 SE allowed).
+#[test]
+fn full_jitter_draws_the_backoff_below_its_bound() {
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "jitter"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 400
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 1
+output_usd_per_mtok = 1
+ttft_s = 2
+output_tokens_per_s = 100
+timeout_s = 1
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+retry = { max_attempts = 2, backoff_base_s = 10, backoff_factor = 1, backoff_max_s = 30, jitter = "full" }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+    let lat: Vec<f64> = w.task_rows.iter().map(|t| t.finish_s - t.arrival_s).collect();
+    assert_eq!(lat.len(), 400);
+    assert!(lat.iter().all(|&l| (2.0..12.0).contains(&l)), "{lat:?}");
+    let mean = lat.iter().sum::<f64>() / 400.0;
+    assert!((mean - 7.0).abs() < 5.0 * 0.144, "mean latency {mean}");
+}
+
+/// Tool fees are the fee per call times the calls of an attempt: 3 calls at $0.01 are
+/// $0.03 an attempt, charged as tools; 5 tasks of one attempt each.
+#[test]
+fn tool_fees_are_per_call_times_calls() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "tool-fees"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 5
+arrivals = { process = "fixed", interval_s = 100 }
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+input_tokens = 10
+output_tokens = 10
+tool_calls = { count = 3, latency_s = 1, usd_per_call = 0.01, tokens_per_call = 0 }
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert_eq!(w.ledger.category(Category::Tool), Usd(5 * 30_000_000_000));
+    assert_eq!(w.ledger.total, w.ledger.category(Category::Tool));
+}
+
+/// People who always err (`error_rate = 1`) get every escalated task wrong, with the
+/// escalation row as root cause; people who never err get all of them right. A checker
+/// that flags every pass, with no rework allowed, escalates every task; each costs 2 h
+/// at $50/h.
+#[test]
+fn escalated_tasks_follow_the_peoples_error_rate() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{Outcome, WorldOptions, run_world};
+    for (error_rate, wrong) in [(1.0, 4u64), (0.0, 0)] {
+        let sc = crate::common::load_scenario(&format!(
+            r#"
+name = "escalation"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 4
+arrivals = {{ process = "fixed", interval_s = 100000 }}
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+
+[agents.checker]
+model = "m"
+review = {{ recall = 1, false_positive_rate = 1 }}
+
+[strategies.s]
+steps = [
+  {{ id = "one", agent = "a" }},
+  {{ id = "check", agent = "checker", max_rework = 0, on_exhausted = "escalate" }},
+]
+escalation = {{ hours = 2, usd_per_hour = 50, error_rate = {error_rate} }}
+"#
+        ));
+        let w = run_world(&sc, 0, 0, WorldOptions { task_log: true }, None);
+        let c = &w.counters;
+        assert_eq!((c.escalated, c.wrong, c.correct, c.failed), (4, wrong, 4 - wrong, 0), "error_rate {error_rate}");
+        assert_eq!(w.ledger.category(Category::Human), Usd(4 * 100 * 1_000_000_000_000));
+        assert!(w.task_rows.iter().all(|t| t.outcome == Outcome::Escalated));
+        assert_eq!(w.task_rows.iter().filter(|t| t.root_cause.is_some()).count() as u64, wrong);
+    }
+}
