@@ -229,7 +229,7 @@ pub struct RunArgs {
     /// Output folder, threads, charts and verbosity.
     #[command(flatten)]
     pub output: OutputFlags,
-    /// See [`FORCE_HELP`].
+    /// Replace the output folder even if it holds other results (the help text is `FORCE_HELP`).
     #[arg(long, help = FORCE_HELP)]
     pub force: bool,
     /// Also write the event trail `events.jsonl`.
@@ -268,7 +268,7 @@ pub struct SweepArgs {
     /// Output folder, threads, charts and verbosity.
     #[command(flatten)]
     pub output: OutputFlags,
-    /// See [`FORCE_HELP`].
+    /// Replace the output folder even if it holds other results (the help text is `FORCE_HELP`).
     #[arg(long, help = FORCE_HELP)]
     pub force: bool,
     /// Run only part K of N (K from 0, as Slurm array and Kubernetes completion indices).

@@ -214,7 +214,7 @@ fn add_input(b: &mut BillParts, name: &str, pricing: &Pricing, rates: &Rates, to
     Ok(())
 }
 
-/// The price per million tokens of input billed as `how` (see [`add_input`]); `None` for
+/// The price per million tokens of input billed as `how` (as [`bill`] bills it); `None` for
 /// a 1-hour write on a model without that price.
 pub fn input_rate(pricing: &Pricing, rates: &Rates, how: CacheUse) -> Option<PricePerMtok> {
     Some(match how {
