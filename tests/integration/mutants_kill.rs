@@ -709,3 +709,49 @@ escalation = {{ hours = 2, usd_per_hour = 50, error_rate = {error_rate} }}
         assert_eq!(w.task_rows.iter().filter(|t| t.root_cause.is_some()).count() as u64, wrong);
     }
 }
+
+/// The monthly platform fee is prorated over the makespan in 30-day months: $30 a month
+/// over a makespan of exactly one day (the second task arrives at 86,399 s and takes
+/// 1 s) is $1.
+#[test]
+fn the_monthly_fee_is_prorated_over_30_day_months() {
+    use orchsim::economics::Category;
+    use orchsim::workflow::{WorldOptions, run_world};
+    let sc = crate::common::load_scenario(
+        r#"
+name = "monthly"
+seed = 3
+replications = 1
+
+[workload]
+tasks = 2
+arrivals = { process = "fixed", interval_s = 86399 }
+
+[models.m]
+input_usd_per_mtok = 0
+output_usd_per_mtok = 0
+ttft_s = 1
+output_tokens_per_s = 100
+
+[agents.a]
+model = "m"
+
+[strategies.s]
+steps = [{ id = "one", agent = "a" }]
+platform = { usd_per_month = 30 }
+"#,
+    );
+    let w = run_world(&sc, 0, 0, WorldOptions::default(), None);
+    assert_eq!(w.counters.makespan.as_secs(), 86_400.0);
+    assert_eq!(w.ledger.category(Category::Platform), Usd(1_000_000_000_000));
+    assert_eq!(w.ledger.total, Usd(1_000_000_000_000));
+}
+
+/// Every prompt-cache mode a scenario may name parses to its own mode.
+#[test]
+fn every_cache_mode_name_parses() {
+    use orchsim::economics::billing::CacheMode;
+    assert_eq!(CacheMode::NAMES, ["auto", "1h", "off"]);
+    assert_eq!(CacheMode::NAMES.map(CacheMode::parse), [Some(CacheMode::Auto), Some(CacheMode::OneHour), Some(CacheMode::Off)]);
+    assert_eq!(CacheMode::parse("5m"), None);
+}
