@@ -69,10 +69,10 @@ pub(super) struct Call {
     /// last time they were written or read (their time to live runs from it).
     pub(super) conv_tokens: u64,
     pub(super) conv_used: SimTime,
-    /// The previous turn's whole prompt and its output: the next turn's prefix and the
-    /// first of its new tokens.
+    /// The previous turn's whole prompt, and the tokens this turn adds to it (the
+    /// previous turn's output and the tool's result): this turn's prefix and fresh input.
     pub(super) prev_prompt: u64,
-    pub(super) prev_out: u64,
+    pub(super) new_tokens: u64,
     /// What the call's turns and attempts have cost so far (a loop's budget).
     pub(super) spent: Usd,
 }
@@ -132,7 +132,7 @@ impl<O: Observer> World<'_, O> {
             conv_tokens: 0,
             conv_used: SimTime::ZERO,
             prev_prompt: 0,
-            prev_out: 0,
+            new_tokens: 0,
             spent: Usd::ZERO,
         };
         let mut call = call;
@@ -194,12 +194,11 @@ impl<O: Observer> World<'_, O> {
         let mut fresh = if call.turn == 0 {
             count(&a.input_tokens, &key, Draw::InputTokens) + context
         } else {
-            // A later turn: the previous turn's prompt is the prefix, its output and the
-            // tool's result are new (the tool result is the turn's, the same on a retry).
-            let l = a.agent_loop.as_ref().expect("only a loop has later turns");
+            // A later turn: the previous turn's prompt is the prefix; its output and the
+            // tool's result (drawn once per turn, in `next_turn`) are new, on a retry too.
             prefix = call.prev_prompt;
             handoff = 0;
-            call.prev_out + count(&l.tool_result_tokens, &self.turn_key(&call, 0), Draw::ToolResult)
+            call.new_tokens
         };
         let mut tools = 0;
         if let Some(tc) = &a.tool_calls {
@@ -428,9 +427,9 @@ impl<O: Observer> World<'_, O> {
         let mut then = call;
         then.turn = next;
         let turn_key = self.turn_key(&then, 0);
-        // The next prompt: this one, its answer and the tool's result (the same draw the
-        // next turn's request makes).
-        let prompt = call.prompt() + call.billed_out + count(&l.tool_result_tokens, &turn_key, Draw::ToolResult);
+        // The next prompt: this one, its answer and the tool's result.
+        let new_tokens = call.billed_out + count(&l.tool_result_tokens, &turn_key, Draw::ToolResult);
+        let prompt = call.prompt() + new_tokens;
         let limit = if next >= l.max_turns {
             Some(LoopLimit::MaxTurns)
         } else if l.max_cost_usd.is_some_and(|b| call.spent >= b) {
@@ -459,7 +458,7 @@ impl<O: Observer> World<'_, O> {
         }
         let cl = &mut self.calls[c as usize];
         cl.prev_prompt = call.prompt();
-        cl.prev_out = call.billed_out;
+        cl.new_tokens = new_tokens;
         cl.turn = next;
         cl.attempt = 0;
         self.ledger.rows[call.row as usize].calls += 1;
