@@ -184,6 +184,18 @@ pub fn bill(model: &Model, tier: ServiceTier, usage: &CallUsage) -> Result<BillP
 
 /// [`bill`] from the prices alone; `name` is for error messages.
 pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsage) -> Result<BillParts, BillError> {
+    bill_with_fresh_rate(name, pricing, tier, u).map(|(b, _)| b)
+}
+
+/// [`bill_priced`], and the price per million tokens its fresh input was billed at (the
+/// band, tier and cache write it fell in): a caller can split a share of the fresh input
+/// out (a hand-off) at exactly the price the bill charged it.
+pub fn bill_with_fresh_rate(
+    name: &str,
+    pricing: &Pricing,
+    tier: ServiceTier,
+    u: &CallUsage,
+) -> Result<(BillParts, PricePerMtok), BillError> {
     let rates = pricing.rates(tier, u.prompt_tokens()).ok_or_else(|| BillError::TierNotOffered {
         model: name.to_string(),
         tier,
@@ -193,17 +205,26 @@ pub fn bill_priced(name: &str, pricing: &Pricing, tier: ServiceTier, u: &CallUsa
     add_input(&mut b, name, pricing, rates, u.prefix, u.prefix_cache)?;
     // Fresh input is plain input unless a loop's turn writes it (a "hit" is not meaningful).
     let fresh_cache = if u.fresh_cache == CacheUse::Hit { CacheUse::Uncached } else { u.fresh_cache };
-    add_input(&mut b, name, pricing, rates, u.fresh_input, fresh_cache)?;
+    let fresh_rate = add_input(&mut b, name, pricing, rates, u.fresh_input, fresh_cache)?;
     b.output = rates.output.cost(u.output);
     b.reasoning = rates.reasoning_or_output().cost(u.reasoning);
     b.search = Usd(pricing.search_per_query.unwrap_or_default().0 * u.search_queries as i128);
     b.request = pricing.per_request;
-    Ok(b)
+    Ok((b, fresh_rate))
 }
 
-/// Adds `tokens` of input billed as `how` to the bill `b` (see the module doc).
-fn add_input(b: &mut BillParts, name: &str, pricing: &Pricing, rates: &Rates, tokens: u64, how: CacheUse) -> Result<(), BillError> {
-    let cost = input_rate(pricing, rates, how).ok_or_else(|| BillError::NoOneHourWrite { model: name.to_string() })?.cost(tokens);
+/// Adds `tokens` of input billed as `how` to the bill `b` (see the module doc); returns
+/// the price it charged them at.
+fn add_input(
+    b: &mut BillParts,
+    name: &str,
+    pricing: &Pricing,
+    rates: &Rates,
+    tokens: u64,
+    how: CacheUse,
+) -> Result<PricePerMtok, BillError> {
+    let rate = input_rate(pricing, rates, how).ok_or_else(|| BillError::NoOneHourWrite { model: name.to_string() })?;
+    let cost = rate.cost(tokens);
     match how {
         CacheUse::Hit => b.cache_read += cost,
         CacheUse::Write if rates.cache_write.is_some() => b.cache_write += cost,
@@ -211,12 +232,12 @@ fn add_input(b: &mut BillParts, name: &str, pricing: &Pricing, rates: &Rates, to
         // No write premium at this tier (or none at all): plain input.
         _ => b.input += cost,
     }
-    Ok(())
+    Ok(rate)
 }
 
 /// The price per million tokens of input billed as `how` (as [`bill`] bills it); `None` for
 /// a 1-hour write on a model without that price.
-pub fn input_rate(pricing: &Pricing, rates: &Rates, how: CacheUse) -> Option<PricePerMtok> {
+fn input_rate(pricing: &Pricing, rates: &Rates, how: CacheUse) -> Option<PricePerMtok> {
     Some(match how {
         CacheUse::Uncached => rates.input,
         CacheUse::Hit => rates.cache_read_or_input(),

@@ -3,7 +3,7 @@
 
 use super::World;
 use super::attempt::{AttemptOutcome, Call};
-use crate::economics::billing::{CacheMode, CacheUse, CallUsage, bill, input_rate};
+use crate::economics::billing::{CacheMode, CacheUse, CallUsage, bill_with_fresh_rate};
 use crate::economics::ledger::Category;
 use crate::economics::money::Usd;
 use crate::engine::SimTime;
@@ -52,12 +52,10 @@ pub(super) fn call_bill(model: &Model, agent: &Agent, call: &Call) -> CallBill {
     let tier = agent.service_tier;
     // The scenario refuses a tier the model is not sold at, and a 1-hour cache on a model
     // without a 1-hour write price, so a model's run cannot meet these errors.
-    let parts = bill(model, tier, &u).unwrap_or_else(|e| panic!("validated by the scenario: {e}"));
+    let (parts, fresh_rate) =
+        bill_with_fresh_rate(&model.name, &model.pricing, tier, &u).unwrap_or_else(|e| panic!("validated by the scenario: {e}"));
     // The hand-off is billed as the rest of the fresh input (written, in a loop).
-    let handoff = match model.pricing.rates(tier, u.prompt_tokens()).and_then(|r| input_rate(&model.pricing, r, u.fresh_cache)) {
-        Some(rate) => rate.cost(call.handoff_in),
-        None => Usd::ZERO,
-    };
+    let handoff = fresh_rate.cost(call.handoff_in);
     let tools = tool_fees(agent, call);
     CallBill { work: parts.total() - handoff - parts.search, handoff, tools: tools + parts.search }
 }
