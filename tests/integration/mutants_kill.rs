@@ -18,6 +18,17 @@ fn rates(base: i64) -> Rates {
     }
 }
 
+/// A scenario of `tasks` tasks arriving as `arrivals` on one model `m` at `price` dollars
+/// per million tokens in and out, `ttft_s` seconds to the first token and 100 tokens/s,
+/// with the keys `model` added to the model's table; `rest` holds the agents and
+/// strategies.
+fn one_model(tasks: u32, arrivals: &str, price: u32, ttft_s: f64, model: &str, rest: &str) -> orchsim::model::Scenario {
+    crate::common::load_scenario(&format!(
+        "name = \"mutants\"\nseed = 3\nreplications = 1\n[workload]\ntasks = {tasks}\narrivals = {arrivals}\n\
+         [models.m]\ninput_usd_per_mtok = {price}\noutput_usd_per_mtok = {price}\nttft_s = {ttft_s}\noutput_tokens_per_s = 100\n{model}{rest}"
+    ))
+}
+
 #[test]
 fn zero_and_negative_amounts_print_with_one_sign() {
     assert_eq!(Usd::ZERO.to_string(), "0");
@@ -320,22 +331,13 @@ teams = 1
 fn the_platform_share_counts_the_handoff_tokens() {
     use orchsim::economics::Category;
     use orchsim::workflow::{WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        4,
+        "{ process = \"fixed\", interval_s = 10 }",
+        1,
+        1.0,
+        "",
         r#"
-name = "platform-share"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 4
-arrivals = { process = "fixed", interval_s = 10 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 1
-output_tokens_per_s = 100
-
 [agents.a]
 model = "m"
 input_tokens = 10
@@ -364,23 +366,13 @@ platform = { pct_of_model_spend = 10 }
 #[test]
 fn a_timeout_bills_reasoning_first_then_output() {
     use orchsim::workflow::{Outcome, WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        5,
+        "{ process = \"fixed\", interval_s = 10 }",
+        1,
+        0.5,
+        "timeout_s = 2\n",
         r#"
-name = "timeout-reasoning"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 5
-arrivals = { process = "fixed", interval_s = 10 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 0.5
-output_tokens_per_s = 100
-timeout_s = 2
-
 [agents.a]
 model = "m"
 input_tokens = 10
@@ -408,23 +400,13 @@ retry = { max_attempts = 2, backoff_base_s = 0 }
 #[test]
 fn a_token_budget_counts_every_token_of_a_request() {
     use orchsim::workflow::{WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        200,
+        "{ process = \"batch\" }",
+        0,
+        1.0,
+        "tokens_per_min = 6000\n",
         r#"
-name = "tpm-all-tokens"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 200
-arrivals = { process = "batch" }
-
-[models.m]
-input_usd_per_mtok = 0
-output_usd_per_mtok = 0
-ttft_s = 1
-output_tokens_per_s = 100
-tokens_per_min = 6000
-
 [agents.a]
 model = "m"
 input_tokens = 50
@@ -450,22 +432,13 @@ handoff_tokens = 10
 #[test]
 fn a_rework_reruns_only_its_target_and_what_follows() {
     use orchsim::workflow::{Outcome, WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        6,
+        "{ process = \"fixed\", interval_s = 100 }",
+        1,
+        1.0,
+        "",
         r#"
-name = "rework-set"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 6
-arrivals = { process = "fixed", interval_s = 100 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 1
-output_tokens_per_s = 100
-
 [agents.worker]
 model = "m"
 input_tokens = 10
@@ -497,24 +470,13 @@ steps = [
 #[test]
 fn a_limit_before_the_first_token_cuts_every_attempt() {
     use orchsim::workflow::{Outcome, WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        10,
+        "{ process = \"fixed\", interval_s = 100 }",
+        1,
+        2.0,
+        "timeout_s = 1\nerror_rate = 0.5\n",
         r#"
-name = "cut-before-ttft"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 10
-arrivals = { process = "fixed", interval_s = 100 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 2
-output_tokens_per_s = 100
-timeout_s = 1
-error_rate = 0.5
-
 [agents.a]
 model = "m"
 input_tokens = 10
@@ -553,22 +515,13 @@ fn keyed_draws_and_name_hashes_match_published_vectors() {
 fn the_task_stream_knows_its_length() {
     use orchsim::engine::SimTime;
     use orchsim::workflow::TaskStream;
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        7,
+        "{ process = \"fixed\", interval_s = 2.5 }",
+        1,
+        1.0,
+        "",
         r#"
-name = "stream"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 7
-arrivals = { process = "fixed", interval_s = 2.5 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 1
-output_tokens_per_s = 100
-
 [agents.a]
 model = "m"
 
@@ -589,23 +542,13 @@ steps = [{ id = "one", agent = "a" }]
 #[test]
 fn full_jitter_draws_the_backoff_below_its_bound() {
     use orchsim::workflow::{WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        400,
+        "{ process = \"fixed\", interval_s = 100 }",
+        1,
+        2.0,
+        "timeout_s = 1\n",
         r#"
-name = "jitter"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 400
-arrivals = { process = "fixed", interval_s = 100 }
-
-[models.m]
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-ttft_s = 2
-output_tokens_per_s = 100
-timeout_s = 1
-
 [agents.a]
 model = "m"
 input_tokens = 10
@@ -630,22 +573,13 @@ retry = { max_attempts = 2, backoff_base_s = 10, backoff_factor = 1, backoff_max
 fn tool_fees_are_per_call_times_calls() {
     use orchsim::economics::Category;
     use orchsim::workflow::{WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        5,
+        "{ process = \"fixed\", interval_s = 100 }",
+        0,
+        1.0,
+        "",
         r#"
-name = "tool-fees"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 5
-arrivals = { process = "fixed", interval_s = 100 }
-
-[models.m]
-input_usd_per_mtok = 0
-output_usd_per_mtok = 0
-ttft_s = 1
-output_tokens_per_s = 100
-
 [agents.a]
 model = "m"
 input_tokens = 10
@@ -717,22 +651,13 @@ escalation = {{ hours = 2, usd_per_hour = 50, error_rate = {error_rate} }}
 fn the_monthly_fee_is_prorated_over_30_day_months() {
     use orchsim::economics::Category;
     use orchsim::workflow::{WorldOptions, run_world};
-    let sc = crate::common::load_scenario(
+    let sc = one_model(
+        2,
+        "{ process = \"fixed\", interval_s = 86399 }",
+        0,
+        1.0,
+        "",
         r#"
-name = "monthly"
-seed = 3
-replications = 1
-
-[workload]
-tasks = 2
-arrivals = { process = "fixed", interval_s = 86399 }
-
-[models.m]
-input_usd_per_mtok = 0
-output_usd_per_mtok = 0
-ttft_s = 1
-output_tokens_per_s = 100
-
 [agents.a]
 model = "m"
 
